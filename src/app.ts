@@ -1,0 +1,130 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import pino, { type Logger } from 'pino';
+import { Collector, type TrackingPlanCheck } from './collect/collector.js';
+import { RateLimiter } from './collect/rate-limit.js';
+import { systemClock, type Clock } from './core/clock.js';
+import type { Config } from './core/config.js';
+import { parseDuration } from './core/duration.js';
+import { newSecret, sha256 } from './core/ids.js';
+import type { Log } from './core/ports/log.js';
+import type { Source, Store } from './core/ports/store.js';
+import type { Warehouse } from './core/ports/warehouse.js';
+import { EventsStage } from './events/events-stage.js';
+import { WarehouseSink } from './events/warehouse-sink.js';
+import { buildHttp } from './server/http.js';
+import { createMetrics, type Metrics } from './server/metrics.js';
+import { createSource } from './server/sources-routes.js';
+import { DuckDbWarehouse } from './storage/duckdb/warehouse.js';
+import { SqliteLog } from './storage/sqlite/log.js';
+import { openSqliteStore } from './storage/sqlite/store.js';
+
+export const DEFAULT_WORKSPACE = 'default';
+
+export interface AppOptions {
+  config: Config;
+  clock?: Clock;
+  logger?: Logger;
+  /** Admin token to accept (else TANDEM_ADMIN_TOKEN, else one is generated on first start). */
+  adminToken?: string;
+}
+
+export interface App {
+  config: Config;
+  clock: Clock;
+  store: Store;
+  log: Log;
+  warehouse: Warehouse;
+  metrics: Metrics;
+  http: FastifyInstance;
+  collector: Collector;
+  events: EventsStage;
+  sink: WarehouseSink;
+  /** Secrets created on this start, shown once: a generated admin token, the default source's write key. */
+  firstStart: { adminToken?: string; writeKey?: string };
+  listen(): Promise<string>;
+  close(): Promise<void>;
+}
+
+/** The composition root: picks the adapters from configuration and wires the stages. */
+export async function createApp(options: AppOptions): Promise<App> {
+  const { config } = options;
+  const clock = options.clock ?? systemClock;
+  const logger = options.logger ?? pino({ level: config.logLevel });
+  mkdirSync(config.dataDir, { recursive: true });
+
+  const store = openSqliteStore(join(config.dataDir, 'store.db'), clock, config.storage.sync);
+  const log = new SqliteLog(join(config.dataDir, 'log.db'), config.collect.partitions, config.storage.sync);
+  const warehouse = await DuckDbWarehouse.open(join(config.dataDir, 'warehouse.duckdb'));
+  const metrics = createMetrics();
+  const firstStart = await bootstrap(store, options.adminToken ?? process.env.TANDEM_ADMIN_TOKEN);
+
+  const plans: TrackingPlanCheck = { check: () => ({ violations: [], quarantine: false }) };
+  const collector = new Collector(log, plans, config.collect, metrics);
+  const dedupWindowMs = parseDuration(config.collect.dedupWindow, 'collect.dedupWindow');
+  const events = new EventsStage(log, store, clock, metrics, dedupWindowMs);
+  const sink = new WarehouseSink(store, warehouse);
+
+  const sources = new Map<string, Source>();
+  const http = await buildHttp({
+    logger,
+    store,
+    clock,
+    metrics,
+    stage: events,
+    collect: {
+      collector,
+      limiter: new RateLimiter(clock),
+      clock,
+      config: config.collect,
+      metrics,
+      async sourceByWriteKey(writeKey) {
+        const hash = sha256(writeKey);
+        let source = sources.get(hash);
+        if (!source) {
+          source = await store.sources.byWriteKeyHash(hash);
+          if (source) sources.set(hash, source);
+        }
+        return source;
+      },
+    },
+    ready: async () => (await store.workspaces.get(DEFAULT_WORKSPACE)) !== undefined,
+    onSourcesChange: () => sources.clear(),
+    adminPlugins: [],
+  });
+
+  events.start();
+  sink.start();
+
+  return {
+    config, clock, store, log, warehouse, metrics, http, collector, events, sink, firstStart,
+    async listen() {
+      return http.listen({ host: config.host, port: config.port });
+    },
+    async close() {
+      await http.close();
+      await events.stop();
+      await sink.stop();
+      await log.close();
+      await store.close();
+      await warehouse.close();
+    },
+  };
+}
+
+/** First start: the default workspace, an admin token and a default source. Secrets are returned once. */
+async function bootstrap(store: Store, adminToken: string | undefined): Promise<App['firstStart']> {
+  const out: App['firstStart'] = {};
+  await store.workspaces.ensure(DEFAULT_WORKSPACE, 'Default workspace');
+  if (adminToken) {
+    if (!(await store.tokens.workspaceOf(sha256(adminToken)))) await store.tokens.add(DEFAULT_WORKSPACE, 'configured', sha256(adminToken));
+  } else if ((await store.tokens.count()) === 0) {
+    out.adminToken = newSecret('tdm_');
+    await store.tokens.add(DEFAULT_WORKSPACE, 'generated', sha256(out.adminToken));
+  }
+  if ((await store.sources.list(DEFAULT_WORKSPACE)).length === 0) {
+    out.writeKey = (await createSource(store, DEFAULT_WORKSPACE, { key: 'default', name: 'Default source' })).writeKey;
+  }
+  return out;
+}

@@ -1,0 +1,82 @@
+import { readFileSync } from 'node:fs';
+import { Type, type Static } from '@sinclair/typebox';
+import { Ajv } from 'ajv';
+import YAML from 'yaml';
+import { TandemError, pointerToPath } from './errors.js';
+
+/**
+ * Server configuration (the `--config FILE`, YAML or JSON). This schema validates the file, types the code and
+ * generates docs/configuration.md.
+ */
+export const ConfigSchema = Type.Object(
+  {
+    dataDir: Type.String({ default: './.tandem', description: 'Directory for the embedded SQLite and DuckDB files.' }),
+    host: Type.String({ default: '127.0.0.1', description: 'Address the HTTP server listens on.' }),
+    port: Type.Integer({ default: 8080, minimum: 0, maximum: 65535, description: 'Port the HTTP server listens on (0 picks a free one).' }),
+    logLevel: Type.Union([Type.Literal('fatal'), Type.Literal('error'), Type.Literal('warn'), Type.Literal('info'), Type.Literal('debug'), Type.Literal('silent')], {
+      default: 'info',
+      description: 'Structured log level (pino).',
+    }),
+    storage: Type.Object(
+      {
+        sync: Type.Union([Type.Literal('full'), Type.Literal('normal')], {
+          default: 'full',
+          description: 'full: fsync every group commit (survives power loss). normal: survives a killed process, not a power cut.',
+        }),
+      },
+      { default: {} },
+    ),
+    collect: Type.Object(
+      {
+        maxMessageBytes: Type.Integer({ default: 32 * 1024, minimum: 1024, description: 'Largest message accepted, as stored (bytes).' }),
+        maxRequestBytes: Type.Integer({ default: 500 * 1024, minimum: 1024, description: 'Largest request body, after decompression (bytes).' }),
+        maxBatchMessages: Type.Integer({ default: 2500, minimum: 1, description: 'Most messages in one batch request.' }),
+        maxDepth: Type.Integer({ default: 32, minimum: 2, description: 'Deepest nesting of objects and arrays inside one message.' }),
+        dedupWindow: Type.String({ default: '7d', description: 'How long a messageId is remembered for exact deduplication (e.g. 24h, 7d).' }),
+        partitions: Type.Integer({ default: 1, minimum: 1, maximum: 256, description: 'Log partitions; messages are routed by a hash of userId, else anonymousId.' }),
+        rateLimit: Type.Object(
+          {
+            eventsPerSecond: Type.Number({ default: 200_000, exclusiveMinimum: 0, description: 'Default sustained events per second per write key.' }),
+            burst: Type.Number({ default: 400_000, exclusiveMinimum: 0, description: 'Default burst size (token bucket capacity) per write key.' }),
+          },
+          { default: {} },
+        ),
+      },
+      { default: {} },
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export type Config = Static<typeof ConfigSchema>;
+
+const ajv = new Ajv({ useDefaults: true, allErrors: false, strict: false });
+const validate = ajv.compile(ConfigSchema);
+
+/** Validates a config object, filling defaults; errors name the offending field. */
+export function parseConfig(input: unknown, origin = 'config'): Config {
+  const copy = structuredClone(input ?? {}) as Record<string, unknown>;
+  if (!validate(copy)) {
+    const e = validate.errors![0];
+    const field = e.keyword === 'additionalProperties' ? `${pointerToPath(e.instancePath)}${e.instancePath ? '.' : ''}${(e.params as { additionalProperty: string }).additionalProperty}` : pointerToPath(e.instancePath);
+    const message = e.keyword === 'additionalProperties' ? 'is not a known setting' : e.message;
+    throw new TandemError('invalid_config', `${origin}: ${field || '(root)'} ${message}`, 400, field);
+  }
+  return copy as Config;
+}
+
+export function loadConfigFile(file: string): Config {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new TandemError('config_unreadable', `cannot read config file ${file}: ${(error as Error).message}`);
+  }
+  let data: unknown;
+  try {
+    data = YAML.parse(text);
+  } catch (error) {
+    throw new TandemError('config_syntax', `${file}: ${(error as Error).message}`);
+  }
+  return parseConfig(data, file);
+}

@@ -1,0 +1,147 @@
+import type { LogEntry, Message, Violation } from '../../collect/message.js';
+
+/** Operational state. Embedded: SQLite. Scale-out: PostgreSQL. Every call is scoped to a workspace. */
+
+export interface Workspace {
+  id: string;
+  name: string;
+  createdAt: number;
+}
+
+export interface SourceSettings {
+  name?: string;
+  /** Key of the tracking plan applied to this source, if any. */
+  trackingPlan?: string;
+  /** allow: accept everything; flag: accept and record violations; block: quarantine violating messages. */
+  mode?: 'allow' | 'flag' | 'block';
+  rateLimit?: { eventsPerSecond: number; burst?: number };
+}
+
+export interface Source {
+  id: string;
+  workspaceId: string;
+  key: string;
+  writeKeyPrefix: string;
+  settings: SourceSettings;
+  createdAt: number;
+}
+
+export interface StoredEvent {
+  id: number;
+  workspaceId: string;
+  sourceId: string;
+  message: Message;
+  violations: Violation[];
+}
+
+export interface QuarantineItem {
+  id: number;
+  workspaceId: string;
+  sourceId: string;
+  messageId: string;
+  type: string;
+  event: string | null;
+  reasons: Violation[];
+  message: Message;
+  receivedAt: number;
+  status: 'held' | 'replayed' | 'discarded';
+  updatedAt: number;
+}
+
+export interface EventFilter {
+  sourceId?: string;
+  type?: string;
+  event?: string;
+  messageId?: string;
+  /** Only events with an id below this (paging newest first). */
+  before?: number;
+  limit: number;
+}
+
+export interface QuarantineFilter {
+  sourceId?: string;
+  reason?: string;
+  event?: string;
+  status?: QuarantineItem['status'];
+  from?: number;
+  to?: number;
+  before?: number;
+  limit: number;
+}
+
+/** One log record's worth of work for the events stage, applied atomically with the consumer's offset. */
+export interface AcceptBatch {
+  consumer: string;
+  partition: number;
+  offset: number;
+  workspaceId: string;
+  sourceId: string;
+  receivedAt: number;
+  entries: LogEntry[];
+  dedupWindowMs: number;
+}
+
+export interface AcceptResult {
+  stored: StoredEvent[];
+  duplicates: number;
+  quarantined: number;
+}
+
+export interface AuditEntry {
+  workspaceId: string;
+  actor: string;
+  action: string;
+  target: string;
+  detail?: unknown;
+}
+
+export interface Store {
+  workspaces: {
+    ensure(id: string, name: string): Promise<Workspace>;
+    get(id: string): Promise<Workspace | undefined>;
+  };
+  tokens: {
+    add(workspaceId: string, name: string, tokenHash: string): Promise<void>;
+    /** Workspace of the admin token with this hash, if any. */
+    workspaceOf(tokenHash: string): Promise<string | undefined>;
+    count(): Promise<number>;
+  };
+  sources: {
+    create(workspaceId: string, key: string, writeKeyHash: string, writeKeyPrefix: string, settings: SourceSettings): Promise<Source>;
+    update(workspaceId: string, key: string, settings: SourceSettings): Promise<Source | undefined>;
+    remove(workspaceId: string, key: string): Promise<boolean>;
+    get(workspaceId: string, key: string): Promise<Source | undefined>;
+    byId(id: string): Promise<Source | undefined>;
+    byWriteKeyHash(hash: string): Promise<Source | undefined>;
+    list(workspaceId: string): Promise<Source[]>;
+  };
+  definitions: {
+    /** Saves a new version of a definition; returns its version number. */
+    put(workspaceId: string, kind: string, key: string, body: unknown): Promise<number>;
+    get<T>(workspaceId: string, kind: string, key: string): Promise<{ version: number; body: T } | undefined>;
+    list<T>(workspaceId: string, kind: string): Promise<{ key: string; version: number; body: T }[]>;
+    remove(workspaceId: string, kind: string, key: string): Promise<boolean>;
+  };
+  events: {
+    accept(batch: AcceptBatch): Promise<AcceptResult>;
+    list(workspaceId: string, filter: EventFilter): Promise<StoredEvent[]>;
+    /** Events after an id, oldest first, for sinks that copy the history. */
+    after(afterId: number, limit: number): Promise<StoredEvent[]>;
+    /** Offset the consumer has committed for a partition (0 when none). */
+    offset(consumer: string, partition: number): Promise<number>;
+    /** Drops dedup entries older than the window. */
+    pruneDedup(olderThan: number): Promise<number>;
+  };
+  quarantine: {
+    list(workspaceId: string, filter: QuarantineFilter): Promise<QuarantineItem[]>;
+    get(workspaceId: string, id: number): Promise<QuarantineItem | undefined>;
+    setStatus(workspaceId: string, ids: number[], status: QuarantineItem['status'], at: number): Promise<number>;
+    /** Replaces the held message and its reasons after a replay that was blocked again. */
+    update(workspaceId: string, id: number, message: Message, reasons: Violation[], at: number): Promise<void>;
+  };
+  audit: {
+    add(entry: AuditEntry, at: number): Promise<void>;
+    list(workspaceId: string, limit: number): Promise<(AuditEntry & { id: number; at: number })[]>;
+  };
+  close(): Promise<void>;
+}

@@ -1,0 +1,32 @@
+import Database from 'better-sqlite3';
+
+export type Sqlite = Database.Database;
+export type SyncMode = 'full' | 'normal';
+
+/**
+ * Opens a SQLite file in WAL mode. `full` fsyncs the WAL on every commit (survives power loss);
+ * `normal` survives a killed process but not a power cut. Both survive `kill -9`.
+ */
+export function openSqlite(file: string, sync: SyncMode = 'full'): Sqlite {
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  db.pragma(`synchronous = ${sync === 'full' ? 'FULL' : 'NORMAL'}`);
+  db.pragma('busy_timeout = 5000');
+  db.pragma('foreign_keys = ON');
+  db.pragma('cache_size = -65536');
+  return db;
+}
+
+/** Forward-only migrations: each entry runs once, in order, recorded in `schema_migrations`. */
+export function migrate(db: Sqlite, migrations: readonly string[]): void {
+  db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)');
+  const done = new Set((db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version));
+  migrations.forEach((sql, i) => {
+    const version = i + 1;
+    if (done.has(version)) return;
+    db.transaction(() => {
+      db.exec(sql);
+      db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)').run(version, Date.now());
+    })();
+  });
+}

@@ -1,0 +1,314 @@
+import type { LogEntry, Message, Violation } from '../../collect/message.js';
+import type {
+  AcceptBatch,
+  AcceptResult,
+  AuditEntry,
+  EventFilter,
+  QuarantineFilter,
+  QuarantineItem,
+  Source,
+  SourceSettings,
+  Store,
+  StoredEvent,
+  Workspace,
+} from '../../core/ports/store.js';
+import { newId } from '../../core/ids.js';
+import type { Clock } from '../../core/clock.js';
+import { migrate, openSqlite, type Sqlite, type SyncMode } from './database.js';
+import { STORE_MIGRATIONS } from './store-schema.js';
+
+interface EventRow {
+  id: number;
+  workspace_id: string;
+  source_id: string;
+  violations: string | null;
+  message: string;
+}
+
+interface QuarantineRow {
+  id: number;
+  workspace_id: string;
+  source_id: string;
+  message_id: string;
+  type: string;
+  event: string | null;
+  reasons: string;
+  message: string;
+  received_at: number;
+  status: QuarantineItem['status'];
+  updated_at: number;
+}
+
+interface SourceRow {
+  id: string;
+  workspace_id: string;
+  key: string;
+  write_key_prefix: string;
+  settings: string;
+  created_at: number;
+}
+
+const toEvent = (r: EventRow): StoredEvent => ({
+  id: r.id,
+  workspaceId: r.workspace_id,
+  sourceId: r.source_id,
+  message: JSON.parse(r.message) as Message,
+  violations: r.violations ? (JSON.parse(r.violations) as Violation[]) : [],
+});
+
+const toQuarantine = (r: QuarantineRow): QuarantineItem => ({
+  id: r.id,
+  workspaceId: r.workspace_id,
+  sourceId: r.source_id,
+  messageId: r.message_id,
+  type: r.type,
+  event: r.event,
+  reasons: JSON.parse(r.reasons) as Violation[],
+  message: JSON.parse(r.message) as Message,
+  receivedAt: r.received_at,
+  status: r.status,
+  updatedAt: r.updated_at,
+});
+
+const toSource = (r: SourceRow): Source => ({
+  id: r.id,
+  workspaceId: r.workspace_id,
+  key: r.key,
+  writeKeyPrefix: r.write_key_prefix,
+  settings: JSON.parse(r.settings) as SourceSettings,
+  createdAt: r.created_at,
+});
+
+/** The embedded Store: one SQLite file. Each port method is one statement or one transaction. */
+export function openSqliteStore(file: string, clock: Clock, sync: SyncMode = 'full'): Store {
+  const db: Sqlite = openSqlite(file, sync);
+  migrate(db, STORE_MIGRATIONS);
+
+  const stmt = {
+    dedupGet: db.prepare('SELECT received_at FROM dedup WHERE workspace_id = ? AND message_id = ?'),
+    dedupPut: db.prepare('INSERT OR REPLACE INTO dedup (workspace_id, message_id, received_at, event_id) VALUES (?, ?, ?, ?)'),
+    eventInsert: db.prepare(
+      'INSERT INTO events (workspace_id, source_id, message_id, type, event, user_id, anonymous_id, timestamp, received_at, violations, message) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    ),
+    quarantineHeld: db.prepare("SELECT id FROM quarantine WHERE workspace_id = ? AND message_id = ? AND status = 'held'"),
+    quarantineInsert: db.prepare(
+      "INSERT INTO quarantine (workspace_id, source_id, message_id, type, event, reasons, message, received_at, status, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'held', ?)",
+    ),
+    quarantineRefresh: db.prepare('UPDATE quarantine SET reasons = ?, message = ?, updated_at = ? WHERE id = ?'),
+    quarantineReplayed: db.prepare("UPDATE quarantine SET status = 'replayed', updated_at = ? WHERE id = ? AND workspace_id = ? AND status = 'held'"),
+    offsetGet: db.prepare('SELECT seq FROM consumer_offsets WHERE consumer = ? AND partition = ?'),
+    offsetPut: db.prepare('INSERT INTO consumer_offsets (consumer, partition, seq) VALUES (?, ?, ?) ON CONFLICT (consumer, partition) DO UPDATE SET seq = excluded.seq'),
+  };
+
+  const acceptTx = db.transaction((batch: AcceptBatch): AcceptResult => {
+    const stored: StoredEvent[] = [];
+    let duplicates = 0;
+    let quarantined = 0;
+    const windowStart = batch.receivedAt - batch.dedupWindowMs;
+    for (const entry of batch.entries as LogEntry[]) {
+      const m = entry.message;
+      if (entry.kind === 'quarantine') {
+        const held = stmt.quarantineHeld.get(batch.workspaceId, m.messageId) as { id: number } | undefined;
+        if (held) stmt.quarantineRefresh.run(JSON.stringify(entry.violations), JSON.stringify(m), batch.receivedAt, held.id);
+        else stmt.quarantineInsert.run(batch.workspaceId, batch.sourceId, m.messageId, m.type, m.event ?? null, JSON.stringify(entry.violations), JSON.stringify(m), batch.receivedAt, batch.receivedAt);
+        quarantined++;
+        continue;
+      }
+      const seen = stmt.dedupGet.get(batch.workspaceId, m.messageId) as { received_at: number } | undefined;
+      if (seen && seen.received_at >= windowStart) {
+        duplicates++;
+        continue;
+      }
+      const violations = entry.violations.length ? JSON.stringify(entry.violations) : null;
+      const info = stmt.eventInsert.run(
+        batch.workspaceId,
+        batch.sourceId,
+        m.messageId,
+        m.type,
+        m.event ?? null,
+        m.userId ?? null,
+        m.anonymousId ?? null,
+        Date.parse(m.timestamp),
+        batch.receivedAt,
+        violations,
+        JSON.stringify(m),
+      );
+      const id = Number(info.lastInsertRowid);
+      stmt.dedupPut.run(batch.workspaceId, m.messageId, batch.receivedAt, id);
+      if (entry.replayOf !== undefined) stmt.quarantineReplayed.run(batch.receivedAt, entry.replayOf, batch.workspaceId);
+      stored.push({ id, workspaceId: batch.workspaceId, sourceId: batch.sourceId, message: m, violations: entry.violations });
+    }
+    stmt.offsetPut.run(batch.consumer, batch.partition, batch.offset);
+    return { stored, duplicates, quarantined };
+  });
+
+  const store: Store = {
+    workspaces: {
+      async ensure(id, name) {
+        db.prepare('INSERT OR IGNORE INTO workspaces (id, name, created_at) VALUES (?, ?, ?)').run(id, name, clock.now());
+        return (await store.workspaces.get(id)) as Workspace;
+      },
+      async get(id) {
+        const r = db.prepare('SELECT id, name, created_at FROM workspaces WHERE id = ?').get(id) as { id: string; name: string; created_at: number } | undefined;
+        return r && { id: r.id, name: r.name, createdAt: r.created_at };
+      },
+    },
+    tokens: {
+      async add(workspaceId, name, tokenHash) {
+        db.prepare('INSERT INTO admin_tokens (id, workspace_id, name, token_hash, created_at) VALUES (?, ?, ?, ?, ?)').run(newId(), workspaceId, name, tokenHash, clock.now());
+      },
+      async workspaceOf(tokenHash) {
+        const r = db.prepare('SELECT workspace_id FROM admin_tokens WHERE token_hash = ?').get(tokenHash) as { workspace_id: string } | undefined;
+        return r?.workspace_id;
+      },
+      async count() {
+        return (db.prepare('SELECT COUNT(*) AS n FROM admin_tokens').get() as { n: number }).n;
+      },
+    },
+    sources: {
+      async create(workspaceId, key, writeKeyHash, writeKeyPrefix, settings) {
+        const id = newId();
+        db.prepare('INSERT INTO sources (id, workspace_id, key, write_key_hash, write_key_prefix, settings, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)').run(
+          id, workspaceId, key, writeKeyHash, writeKeyPrefix, JSON.stringify(settings), clock.now(),
+        );
+        return (await store.sources.byId(id)) as Source;
+      },
+      async update(workspaceId, key, settings) {
+        db.prepare('UPDATE sources SET settings = ? WHERE workspace_id = ? AND key = ?').run(JSON.stringify(settings), workspaceId, key);
+        return store.sources.get(workspaceId, key);
+      },
+      async remove(workspaceId, key) {
+        return db.prepare('DELETE FROM sources WHERE workspace_id = ? AND key = ?').run(workspaceId, key).changes > 0;
+      },
+      async get(workspaceId, key) {
+        const r = db.prepare('SELECT * FROM sources WHERE workspace_id = ? AND key = ?').get(workspaceId, key) as SourceRow | undefined;
+        return r && toSource(r);
+      },
+      async byId(id) {
+        const r = db.prepare('SELECT * FROM sources WHERE id = ?').get(id) as SourceRow | undefined;
+        return r && toSource(r);
+      },
+      async byWriteKeyHash(hash) {
+        const r = db.prepare('SELECT * FROM sources WHERE write_key_hash = ?').get(hash) as SourceRow | undefined;
+        return r && toSource(r);
+      },
+      async list(workspaceId) {
+        return (db.prepare('SELECT * FROM sources WHERE workspace_id = ? ORDER BY key').all(workspaceId) as SourceRow[]).map(toSource);
+      },
+    },
+    definitions: {
+      async put(workspaceId, kind, key, body) {
+        const tx = db.transaction(() => {
+          const r = db.prepare('SELECT MAX(version) AS v FROM definitions WHERE workspace_id = ? AND kind = ? AND key = ?').get(workspaceId, kind, key) as { v: number | null };
+          const version = (r.v ?? 0) + 1;
+          db.prepare('INSERT INTO definitions (workspace_id, kind, key, version, body, deleted, created_at) VALUES (?, ?, ?, ?, ?, 0, ?)').run(
+            workspaceId, kind, key, version, JSON.stringify(body), clock.now(),
+          );
+          return version;
+        });
+        return tx();
+      },
+      async get<T>(workspaceId: string, kind: string, key: string) {
+        const r = db
+          .prepare('SELECT version, body, deleted FROM definitions WHERE workspace_id = ? AND kind = ? AND key = ? ORDER BY version DESC LIMIT 1')
+          .get(workspaceId, kind, key) as { version: number; body: string; deleted: number } | undefined;
+        return r && !r.deleted ? { version: r.version, body: JSON.parse(r.body) as T } : undefined;
+      },
+      async list<T>(workspaceId: string, kind: string) {
+        const rows = db
+          .prepare(
+            `SELECT d.key, d.version, d.body FROM definitions d
+             JOIN (SELECT key, MAX(version) AS v FROM definitions WHERE workspace_id = ? AND kind = ? GROUP BY key) m ON m.key = d.key AND m.v = d.version
+             WHERE d.workspace_id = ? AND d.kind = ? AND d.deleted = 0 ORDER BY d.key`,
+          )
+          .all(workspaceId, kind, workspaceId, kind) as { key: string; version: number; body: string }[];
+        return rows.map((r) => ({ key: r.key, version: r.version, body: JSON.parse(r.body) as T }));
+      },
+      async remove(workspaceId, kind, key) {
+        const current = await store.definitions.get(workspaceId, kind, key);
+        if (!current) return false;
+        db.prepare('INSERT INTO definitions (workspace_id, kind, key, version, body, deleted, created_at) VALUES (?, ?, ?, ?, ?, 1, ?)').run(
+          workspaceId, kind, key, current.version + 1, 'null', clock.now(),
+        );
+        return true;
+      },
+    },
+    events: {
+      async accept(batch) {
+        return acceptTx(batch);
+      },
+      async list(workspaceId, f: EventFilter) {
+        if (f.messageId !== undefined) {
+          const rows = db
+            .prepare('SELECT e.id, e.workspace_id, e.source_id, e.violations, e.message FROM events e WHERE e.workspace_id = ? AND e.message_id = ? ORDER BY e.id DESC LIMIT ?')
+            .all(workspaceId, f.messageId, f.limit) as EventRow[];
+          return rows.map(toEvent).filter((e) => (f.sourceId === undefined || e.sourceId === f.sourceId) && (f.type === undefined || e.message.type === f.type) && (f.event === undefined || e.message.event === f.event));
+        }
+        const where = ['workspace_id = ?'];
+        const params: (string | number)[] = [workspaceId];
+        if (f.sourceId !== undefined) (where.push('source_id = ?'), params.push(f.sourceId));
+        if (f.type !== undefined) (where.push('type = ?'), params.push(f.type));
+        if (f.event !== undefined) (where.push('event = ?'), params.push(f.event));
+        if (f.before !== undefined) (where.push('id < ?'), params.push(f.before));
+        params.push(f.limit);
+        const rows = db.prepare(`SELECT id, workspace_id, source_id, violations, message FROM events WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT ?`).all(...params) as EventRow[];
+        return rows.map(toEvent);
+      },
+      async after(afterId, limit) {
+        const rows = db.prepare('SELECT id, workspace_id, source_id, violations, message FROM events WHERE id > ? ORDER BY id LIMIT ?').all(afterId, limit) as EventRow[];
+        return rows.map(toEvent);
+      },
+      async offset(consumer, partition) {
+        const r = stmt.offsetGet.get(consumer, partition) as { seq: number } | undefined;
+        return r?.seq ?? 0;
+      },
+      async pruneDedup(olderThan) {
+        return db.prepare('DELETE FROM dedup WHERE received_at < ?').run(olderThan).changes;
+      },
+    },
+    quarantine: {
+      async list(workspaceId, f: QuarantineFilter) {
+        const where = ['workspace_id = ?'];
+        const params: (string | number)[] = [workspaceId];
+        if (f.sourceId !== undefined) (where.push('source_id = ?'), params.push(f.sourceId));
+        if (f.event !== undefined) (where.push('event = ?'), params.push(f.event));
+        if (f.status !== undefined) (where.push('status = ?'), params.push(f.status));
+        if (f.from !== undefined) (where.push('received_at >= ?'), params.push(f.from));
+        if (f.to !== undefined) (where.push('received_at < ?'), params.push(f.to));
+        if (f.before !== undefined) (where.push('id < ?'), params.push(f.before));
+        if (f.reason !== undefined) (where.push("EXISTS (SELECT 1 FROM json_each(reasons) r WHERE json_extract(r.value, '$.kind') = ?)"), params.push(f.reason));
+        params.push(f.limit);
+        const rows = db.prepare(`SELECT * FROM quarantine WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT ?`).all(...params) as QuarantineRow[];
+        return rows.map(toQuarantine);
+      },
+      async get(workspaceId, id) {
+        const r = db.prepare('SELECT * FROM quarantine WHERE workspace_id = ? AND id = ?').get(workspaceId, id) as QuarantineRow | undefined;
+        return r && toQuarantine(r);
+      },
+      async setStatus(workspaceId, ids, status, at) {
+        const update = db.prepare("UPDATE quarantine SET status = ?, updated_at = ? WHERE workspace_id = ? AND id = ? AND status = 'held'");
+        return db.transaction(() => ids.reduce((n, id) => n + update.run(status, at, workspaceId, id).changes, 0))();
+      },
+      async update(workspaceId, id, message, reasons, at) {
+        db.prepare('UPDATE quarantine SET message = ?, reasons = ?, updated_at = ? WHERE workspace_id = ? AND id = ?').run(JSON.stringify(message), JSON.stringify(reasons), at, workspaceId, id);
+      },
+    },
+    audit: {
+      async add(entry: AuditEntry, at: number) {
+        db.prepare('INSERT INTO audit (workspace_id, at, actor, action, target, detail) VALUES (?, ?, ?, ?, ?, ?)').run(
+          entry.workspaceId, at, entry.actor, entry.action, entry.target, entry.detail === undefined ? null : JSON.stringify(entry.detail),
+        );
+      },
+      async list(workspaceId, limit) {
+        const rows = db.prepare('SELECT * FROM audit WHERE workspace_id = ? ORDER BY id DESC LIMIT ?').all(workspaceId, limit) as {
+          id: number; workspace_id: string; at: number; actor: string; action: string; target: string; detail: string | null;
+        }[];
+        return rows.map((r) => ({ id: r.id, workspaceId: r.workspace_id, at: r.at, actor: r.actor, action: r.action, target: r.target, detail: r.detail ? JSON.parse(r.detail) : undefined }));
+      },
+    },
+    async close() {
+      db.close();
+    },
+  };
+  return store;
+}
