@@ -18,6 +18,7 @@ import { createMetrics, type Metrics } from './server/metrics.js';
 import { createSource } from './server/sources-routes.js';
 import { DuckDbWarehouse } from './storage/duckdb/warehouse.js';
 import { SqliteLog } from './storage/sqlite/log.js';
+import { openSqlite } from './storage/sqlite/database.js';
 import { openSqliteStore } from './storage/sqlite/store.js';
 
 export const DEFAULT_WORKSPACE = 'default';
@@ -54,7 +55,8 @@ export async function createApp(options: AppOptions): Promise<App> {
   const logger = options.logger ?? pino({ level: config.logLevel });
   mkdirSync(config.dataDir, { recursive: true });
 
-  const store = openSqliteStore(join(config.dataDir, 'store.db'), clock, config.storage.sync);
+  const db = openSqlite(join(config.dataDir, 'store.db'), config.storage.sync);
+  const store = openSqliteStore(db, clock);
   const log = new SqliteLog(join(config.dataDir, 'log.db'), config.collect.partitions, config.storage.sync);
   const warehouse = await DuckDbWarehouse.open(join(config.dataDir, 'warehouse.duckdb'));
   const metrics = createMetrics();

@@ -17,16 +17,19 @@ export function openSqlite(file: string, sync: SyncMode = 'full'): Sqlite {
   return db;
 }
 
-/** Forward-only migrations: each entry runs once, in order, recorded in `schema_migrations`. */
-export function migrate(db: Sqlite, migrations: readonly string[]): void {
-  db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)');
-  const done = new Set((db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version));
+/**
+ * Forward-only migrations per component (`store`, `log`, `identity`, ...): each entry runs once, in order,
+ * recorded in `schema_migrations`. Append new entries; never edit a released one.
+ */
+export function migrate(db: Sqlite, component: string, migrations: readonly string[]): void {
+  db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (component TEXT NOT NULL, version INTEGER NOT NULL, PRIMARY KEY (component, version))');
+  const done = new Set((db.prepare('SELECT version FROM schema_migrations WHERE component = ?').all(component) as { version: number }[]).map((r) => r.version));
   migrations.forEach((sql, i) => {
     const version = i + 1;
     if (done.has(version)) return;
     db.transaction(() => {
       db.exec(sql);
-      db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)').run(version, Date.now());
+      db.prepare('INSERT INTO schema_migrations (component, version) VALUES (?, ?)').run(component, version);
     })();
   });
 }

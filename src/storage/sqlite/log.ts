@@ -33,7 +33,7 @@ export class SqliteLog implements Log {
 
   constructor(file: string, readonly partitions = 1, sync: SyncMode = 'full') {
     this.db = openSqlite(file, sync);
-    migrate(this.db, MIGRATIONS);
+    migrate(this.db, 'log', MIGRATIONS);
     this.insert = this.db.prepare(
       'INSERT INTO log (partition, workspace_id, source_id, received_at, count, payload) VALUES (?, ?, ?, ?, ?, ?)',
     );

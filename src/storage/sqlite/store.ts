@@ -14,7 +14,7 @@ import type {
 } from '../../core/ports/store.js';
 import { newId } from '../../core/ids.js';
 import type { Clock } from '../../core/clock.js';
-import { migrate, openSqlite, type Sqlite, type SyncMode } from './database.js';
+import { migrate, type Sqlite } from './database.js';
 import { STORE_MIGRATIONS } from './store-schema.js';
 
 interface EventRow {
@@ -79,10 +79,13 @@ const toSource = (r: SourceRow): Source => ({
   createdAt: r.created_at,
 });
 
-/** The embedded Store: one SQLite file. Each port method is one statement or one transaction. */
-export function openSqliteStore(file: string, clock: Clock, sync: SyncMode = 'full'): Store {
-  const db: Sqlite = openSqlite(file, sync);
-  migrate(db, STORE_MIGRATIONS);
+/**
+ * The embedded Store over an open SQLite database (shared with other embedded components, such as identity,
+ * so that a stage's effects and its offset commit in one transaction). Each port method is one statement or
+ * one transaction.
+ */
+export function openSqliteStore(db: Sqlite, clock: Clock): Store {
+  migrate(db, 'store', STORE_MIGRATIONS);
 
   const stmt = {
     dedupGet: db.prepare('SELECT received_at FROM dedup WHERE workspace_id = ? AND message_id = ?'),
