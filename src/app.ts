@@ -2,7 +2,9 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
-import { Collector, type TrackingPlanCheck } from './collect/collector.js';
+import { Collector } from './collect/collector.js';
+import { Quarantine } from './collect/quarantine/quarantine.js';
+import { TrackingPlans } from './collect/tracking-plan/check.js';
 import { RateLimiter } from './collect/rate-limit.js';
 import { systemClock, type Clock } from './core/clock.js';
 import type { Config } from './core/config.js';
@@ -13,9 +15,17 @@ import type { Source, Store } from './core/ports/store.js';
 import type { Warehouse } from './core/ports/warehouse.js';
 import { EventsStage } from './events/events-stage.js';
 import { WarehouseSink } from './events/warehouse-sink.js';
+import { ResolveStage } from './identity/resolve-stage.js';
+import { ActiveIdentityRules } from './identity/rules.js';
+import { Profiles } from './profiles/profiles.js';
+import { identityRulesRoutes } from './server/identity-rules-routes.js';
+import { profilesRoutes } from './server/profiles-routes.js';
+import { openSqliteIdentityStore } from './storage/sqlite/identity-store.js';
 import { buildHttp } from './server/http.js';
 import { createMetrics, type Metrics } from './server/metrics.js';
 import { createSource } from './server/sources-routes.js';
+import { quarantineRoutes } from './server/quarantine-routes.js';
+import { trackingPlansRoutes } from './server/tracking-plans-routes.js';
 import { DuckDbWarehouse } from './storage/duckdb/warehouse.js';
 import { SqliteLog } from './storage/sqlite/log.js';
 import { openSqlite } from './storage/sqlite/database.js';
@@ -42,6 +52,8 @@ export interface App {
   collector: Collector;
   events: EventsStage;
   sink: WarehouseSink;
+  /** The resolve stage: stored events to profiles (identity graph, traits). */
+  resolve: ResolveStage;
   /** Secrets created on this start, shown once: a generated admin token, the default source's write key. */
   firstStart: { adminToken?: string; writeKey?: string };
   listen(): Promise<string>;
@@ -62,11 +74,20 @@ export async function createApp(options: AppOptions): Promise<App> {
   const metrics = createMetrics();
   const firstStart = await bootstrap(store, options.adminToken ?? process.env.TANDEM_ADMIN_TOKEN);
 
-  const plans: TrackingPlanCheck = { check: () => ({ violations: [], quarantine: false }) };
+  // Compiled tracking plans, cached per workspace; loaded before a workspace's first message is checked.
+  const plans = new TrackingPlans(store, (message) => logger.warn(message));
+  await plans.prepare(DEFAULT_WORKSPACE);
+  const quarantine = new Quarantine({ store, log, plans, clock, limits: config.collect });
   const collector = new Collector(log, plans, config.collect, metrics);
   const dedupWindowMs = parseDuration(config.collect.dedupWindow, 'collect.dedupWindow');
   const events = new EventsStage(log, store, clock, metrics, dedupWindowMs);
   const sink = new WarehouseSink(store, warehouse);
+  // Identity shares store.db so that the resolve stage commits its effects and its position together.
+  const identity = openSqliteIdentityStore(db);
+  const identityRules = new ActiveIdentityRules(store.definitions);
+  const resolve = new ResolveStage(store.events, identity, identityRules, clock);
+  const profiles = new Profiles(identity, identityRules, store.sources);
+  events.subscribe(() => resolve.wake());
 
   const sources = new Map<string, Source>();
   const http = await buildHttp({
@@ -86,27 +107,37 @@ export async function createApp(options: AppOptions): Promise<App> {
         let source = sources.get(hash);
         if (!source) {
           source = await store.sources.byWriteKeyHash(hash);
-          if (source) sources.set(hash, source);
+          if (source) {
+            await plans.prepare(source.workspaceId);
+            sources.set(hash, source);
+          }
         }
         return source;
       },
     },
     ready: async () => (await store.workspaces.get(DEFAULT_WORKSPACE)) !== undefined,
     onSourcesChange: () => sources.clear(),
-    adminPlugins: [],
+    adminPlugins: [
+      (admin) => trackingPlansRoutes(admin, { store, clock, plans }),
+      (admin) => quarantineRoutes(admin, { store, quarantine }),
+      profilesRoutes({ profiles, identity, sources: store.sources }),
+      identityRulesRoutes({ store, clock, onChange: (workspaceId) => identityRules.invalidate(workspaceId) }),
+    ],
   });
 
   events.start();
   sink.start();
+  resolve.start();
 
   return {
-    config, clock, store, log, warehouse, metrics, http, collector, events, sink, firstStart,
+    config, clock, store, log, warehouse, metrics, http, collector, events, sink, resolve, firstStart,
     async listen() {
       return http.listen({ host: config.host, port: config.port });
     },
     async close() {
       await http.close();
       await events.stop();
+      await resolve.stop();
       await sink.stop();
       await log.close();
       await store.close();

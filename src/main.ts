@@ -2,6 +2,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { createApp } from './app.js';
 import { loadConfigFile, parseConfig, type Config } from './core/config.js';
 import { TandemError } from './core/errors.js';
+import { demoCommand } from './demo/command.js';
 
 const portNumber = (value: string) => {
   const n = Number(value);
@@ -42,6 +43,8 @@ export function program(): Command {
       process.once('SIGINT', shutdown);
       process.once('SIGTERM', shutdown);
     });
+
+  cli.addCommand(demoCommand());
 
   return cli;
 }

@@ -17,13 +17,13 @@ export interface Running {
   admin(path: string, init?: RequestInit & { json?: unknown }): Promise<Response>;
   /** POST a collection call with the default source's write key. */
   collect(path: string, body: unknown, headers?: Record<string, string>): Promise<Response>;
-  /** Waits until every logged message has been processed by the events stage. */
+  /** Waits until every logged message has been processed by the events stage and resolved to its profile. */
   settle(): Promise<void>;
   stop(): Promise<void>;
 }
 
 /** Starts a real Tandem (embedded storage in a fresh temporary directory) on a free port. */
-export async function startTandem(options: { config?: Partial<Config> & Record<string, unknown>; clock?: Clock; dataDir?: string } = {}): Promise<Running> {
+export async function startTandem(options: { config?: Record<string, unknown>; clock?: Clock; dataDir?: string } = {}): Promise<Running> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'tandem-test-'));
   const config = parseConfig({ port: 0, logLevel: 'silent', storage: { sync: 'normal' }, ...options.config, dataDir });
   const app = await createApp({ config, clock: options.clock, adminToken: ADMIN_TOKEN, logger: pino({ level: 'silent' }) });
@@ -50,7 +50,10 @@ export async function startTandem(options: { config?: Partial<Config> & Record<s
     dataDir,
     admin,
     collect,
-    settle: () => app.events.drain(),
+    async settle() {
+      await app.events.drain();
+      await app.resolve.drain();
+    },
     async stop() {
       await app.close();
       if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true });

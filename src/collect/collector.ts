@@ -6,7 +6,7 @@ import type { Metrics } from '../server/metrics.js';
 import { MessageTypes, type Message, type MessageType, type Violation } from './message.js';
 import { normalise, type BatchDefaults } from './normalise.js';
 import { partitionOf } from './partition.js';
-import { checkMessage, isIsoDate, type MessageProblem } from './validate.js';
+import { checkBatchField, checkMessage, isIsoDate, type MessageProblem } from './validate.js';
 
 /** What a tracking plan says about one message. */
 export interface PlanVerdict {
@@ -78,7 +78,8 @@ export class Collector {
       if (problem) return fail(problem);
       const message = normalise(raw as Record<string, unknown>, type as MessageType, defaults, receivedAt, call.kind !== 'import');
       const json = JSON.stringify(message);
-      if (Buffer.byteLength(json) > this.limits.maxMessageBytes) {
+      // 3 UTF-8 bytes per UTF-16 unit at most, so short messages need no byte count.
+      if (json.length * 3 > this.limits.maxMessageBytes && Buffer.byteLength(json) > this.limits.maxMessageBytes) {
         return fail({
           code: 'message_too_large',
           path: prefix,
@@ -86,7 +87,7 @@ export class Collector {
         });
       }
       const verdict = this.plans.check(source, message);
-      const entry = `{"kind":"${verdict.quarantine ? 'quarantine' : 'event'}","violations":${JSON.stringify(verdict.violations)},"message":${json}}`;
+      const entry = `{"kind":"${verdict.quarantine ? 'quarantine' : 'event'}","violations":${verdict.violations.length ? JSON.stringify(verdict.violations) : '[]'},"message":${json}}`;
       const partition = partitionOf(message.userId ?? message.anonymousId ?? message.messageId, this.log.partitions);
       const group = groups.get(partition);
       if (group) group.push(entry);
@@ -136,6 +137,9 @@ export class Collector {
   private defaultsOf(body: Record<string, unknown>): BatchDefaults {
     for (const field of ['context', 'integrations'] as const) {
       if (body[field] !== undefined && !isObject(body[field])) throw badRequest('wrong_type', `${field} must be an object`, field);
+      // Merged into every message, so it obeys the message limits (else deep nesting overflows JSON.stringify: a 500).
+      const problem = body[field] === undefined ? undefined : checkBatchField(body[field], field, this.limits.maxDepth);
+      if (problem) throw badRequest(problem.code, problem.message, problem.path);
     }
     if (body.sentAt !== undefined && (typeof body.sentAt !== 'string' || !isIsoDate(body.sentAt))) {
       throw badRequest('invalid_timestamp', 'sentAt must be an ISO-8601 date such as 2026-01-31T12:00:00.000Z', 'sentAt');

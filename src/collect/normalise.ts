@@ -21,20 +21,32 @@ function mergeUnder(base: Record<string, unknown> | undefined, own: Record<strin
   return out;
 }
 
+const MIN_TIME = Date.parse('0000-01-01T00:00:00.000Z');
+const MAX_TIME = Date.parse('9999-12-31T23:59:59.999Z');
+
 const asId = (v: unknown): string | undefined => (v === undefined || v === null || v === '' ? undefined : String(v));
 
 /**
  * Produces the stored form of a validated message: ids as strings, a messageId, receivedAt, and the event time
  * corrected for client clock skew: timestamp = receivedAt - (sentAt - timestamp). Imports keep their timestamps.
  */
+// The messages of one request share receivedAt and usually sentAt: convert each once, not once per message.
+let isoOf = { at: NaN, iso: '' };
+let sentOf = { text: '', ms: NaN };
+const isoAt = (at: number) => (isoOf.at === at ? isoOf.iso : (isoOf = { at, iso: new Date(at).toISOString() }).iso);
+const parseSent = (text: string) => (sentOf.text === text ? sentOf.ms : (sentOf = { text, ms: Date.parse(text) }).ms);
+
 export function normalise(raw: Record<string, unknown>, type: MessageType, defaults: BatchDefaults, receivedAt: number, correctSkew: boolean): Message {
-  const receivedIso = new Date(receivedAt).toISOString();
+  const receivedIso = isoAt(receivedAt);
   const sentAt = (raw.sentAt as string | undefined) ?? defaults.sentAt;
   const clientTs = (raw.timestamp as string | undefined) ?? (raw.originalTimestamp as string | undefined);
   let timestamp = receivedIso;
   if (clientTs !== undefined) {
     const ts = Date.parse(clientTs);
-    timestamp = correctSkew && sentAt !== undefined ? new Date(receivedAt - (Date.parse(sentAt) - ts)).toISOString() : new Date(ts).toISOString();
+    const corrected = correctSkew && sentAt !== undefined ? receivedAt - (parseSent(sentAt) - ts) : ts;
+    // An absurd sentAt would push the event outside the years 0000-9999 that ISO-8601 (and our own validation)
+    // accepts; then the client's clock is kept uncorrected rather than storing a time nothing can read back.
+    timestamp = new Date(corrected >= MIN_TIME && corrected <= MAX_TIME ? corrected : ts).toISOString();
   }
   const m: Message = {
     type,

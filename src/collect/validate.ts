@@ -53,8 +53,36 @@ export function isIsoDate(v: string): boolean {
   return ISO.test(v) && Number.isFinite(Date.parse(v));
 }
 
+/**
+ * The same checks for a batch-level field (`context`, `integrations`), which sits one level below the body just
+ * as a message's own fields do: it is merged into every message, so it must obey the same limits.
+ */
+export function checkBatchField(value: unknown, path: string, maxDepth: number): MessageProblem | undefined {
+  return checkValues(value, path, 1, maxDepth);
+}
+
+/** Keys named as pointerToPath names them, so every problem's path reads the same way. */
+const child = (path: string, key: string) => (/^[A-Za-z_$][\w$]*$/.test(key) ? (path ? `${path}.${key}` : key) : `${path}[${JSON.stringify(key)}]`);
+
 /** Refuses nesting deeper than maxDepth and numbers JSON cannot carry (1e400 parses to Infinity). */
 function checkValues(value: unknown, path: string, depth: number, maxDepth: number): MessageProblem | undefined {
+  // Nearly every message passes: a walk that builds no paths decides that; only a failure is walked again to name it.
+  return hasBadValue(value, depth, maxDepth) ? describeValues(value, path, depth, maxDepth) : undefined;
+}
+
+function hasBadValue(value: unknown, depth: number, maxDepth: number): boolean {
+  if (typeof value === 'number') return !Number.isFinite(value);
+  if (value === null || typeof value !== 'object') return false;
+  if (depth >= maxDepth) return true;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) if (hasBadValue(value[i], depth + 1, maxDepth)) return true;
+    return false;
+  }
+  for (const key in value) if (hasBadValue((value as Record<string, unknown>)[key], depth + 1, maxDepth)) return true;
+  return false;
+}
+
+function describeValues(value: unknown, path: string, depth: number, maxDepth: number): MessageProblem | undefined {
   if (typeof value === 'number') {
     return Number.isFinite(value) ? undefined : { code: 'invalid_number', path, message: `${path} is a number too large to represent` };
   }
@@ -62,13 +90,13 @@ function checkValues(value: unknown, path: string, depth: number, maxDepth: numb
   if (depth >= maxDepth) return { code: 'too_deep', path, message: `${path || 'message'} is nested deeper than ${maxDepth} levels` };
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
-      const p = checkValues(value[i], `${path}[${i}]`, depth + 1, maxDepth);
+      const p = describeValues(value[i], `${path}[${i}]`, depth + 1, maxDepth);
       if (p) return p;
     }
     return undefined;
   }
   for (const key in value) {
-    const p = checkValues((value as Record<string, unknown>)[key], path ? `${path}.${key}` : key, depth + 1, maxDepth);
+    const p = describeValues((value as Record<string, unknown>)[key], child(path, key), depth + 1, maxDepth);
     if (p) return p;
   }
   return undefined;

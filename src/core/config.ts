@@ -31,7 +31,7 @@ export const ConfigSchema = Type.Object(
         maxMessageBytes: Type.Integer({ default: 32 * 1024, minimum: 1024, description: 'Largest message accepted, as stored (bytes).' }),
         maxRequestBytes: Type.Integer({ default: 500 * 1024, minimum: 1024, description: 'Largest request body, after decompression (bytes).' }),
         maxBatchMessages: Type.Integer({ default: 2500, minimum: 1, description: 'Most messages in one batch request.' }),
-        maxDepth: Type.Integer({ default: 32, minimum: 2, description: 'Deepest nesting of objects and arrays inside one message.' }),
+        maxDepth: Type.Integer({ default: 32, minimum: 2, maximum: 256, description: 'Deepest nesting of objects and arrays inside one message.' }),
         dedupWindow: Type.String({ default: '7d', description: 'How long a messageId is remembered for exact deduplication (e.g. 24h, 7d).' }),
         partitions: Type.Integer({ default: 1, minimum: 1, maximum: 256, description: 'Log partitions; messages are routed by a hash of userId, else anonymousId.' }),
         rateLimit: Type.Object(

@@ -40,7 +40,9 @@ export async function collectRoutes(app: FastifyInstance, deps: CollectRouteDeps
   // The route schemas below document the API; the checks themselves run in decodeBody and checkMessage,
   // which know the batch position of each message and report it.
   app.setValidatorCompiler(() => () => true);
-  app.addContentTypeParser(['application/json', 'text/plain'], { parseAs: 'buffer', bodyLimit: deps.config.maxRequestBytes }, (_req, body, done) => done(null, body));
+  // The body is always JSON whatever the label: the RudderStack Node SDK posts its gzipped batches as
+  // application/x-www-form-urlencoded (axios' default for a Buffer), and so does `curl -d`.
+  app.addContentTypeParser(['application/json', 'text/plain', 'application/x-www-form-urlencoded'], { parseAs: 'buffer', bodyLimit: deps.config.maxRequestBytes }, (_req, body, done) => done(null, body));
 
   app.addHook('onError', async (_request, _reply, error) => {
     deps.metrics.rejected.inc({ reason: publicCode(error) });
@@ -65,11 +67,13 @@ export async function collectRoutes(app: FastifyInstance, deps: CollectRouteDeps
   };
 
   const response = { 200: Accepted };
+  // Also on each route, where the error handler can read it to name the limit in a 'request_too_large' answer.
+  const bodyLimit = deps.config.maxRequestBytes;
   for (const type of MessageTypes) {
-    app.post(`/v1/${type}`, { schema: { summary: `Record one ${type} message`, tags: ['collect'], body: RawMessageSchemas[type], response } }, handle({ kind: 'single', type }));
+    app.post(`/v1/${type}`, { bodyLimit, schema: { summary: `Record one ${type} message`, tags: ['collect'], body: RawMessageSchemas[type], response } }, handle({ kind: 'single', type }));
   }
-  app.post('/v1/batch', { schema: { summary: 'Record a batch of messages (at most 2,500, 500 KB)', tags: ['collect'], body: RawBatch, response } }, handle({ kind: 'batch' }));
-  app.post('/v1/import', { schema: { summary: 'Import historical messages; timestamps are kept as sent', tags: ['collect'], body: RawBatch, response } }, handle({ kind: 'import' }));
+  app.post('/v1/batch', { bodyLimit, schema: { summary: 'Record a batch of messages (at most 2,500, 500 KB)', tags: ['collect'], body: RawBatch, response } }, handle({ kind: 'batch' }));
+  app.post('/v1/import', { bodyLimit, schema: { summary: 'Import historical messages; timestamps are kept as sent', tags: ['collect'], body: RawBatch, response } }, handle({ kind: 'import' }));
 }
 
 async function authenticate(request: FastifyRequest, body: Record<string, unknown>, deps: CollectRouteDeps): Promise<Source> {

@@ -17,6 +17,12 @@ export function errorHandler(this: unknown, error: FastifyError, request: Fastif
     void reply.status(400).send({ error: { code: p.code, message: p.message, path: p.path } });
     return;
   }
+  if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+    // Name the limit, as decodeBody does for a body that only grows past it when decompressed.
+    const limit = request.routeOptions.bodyLimit;
+    void reply.status(400).send({ error: { code: 'request_too_large', message: `request body exceeds the limit of ${Math.round(limit / 1024)} KB (${limit} bytes) per request; send smaller batches` } });
+    return;
+  }
   const known = FASTIFY_ERRORS[error.code];
   if (known) {
     void reply.status(known[0]).send({ error: { code: known[1], message: known[2] ?? error.message } });

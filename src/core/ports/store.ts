@@ -1,4 +1,7 @@
 import type { LogEntry, Message, Violation } from '../../collect/message.js';
+import type { GraphProfile } from '../../identity/graph.js';
+import type { Identifier, MergeConflict, Resolution } from '../../identity/model.js';
+import type { TraitObservation, TraitSighting } from '../../profiles/survivorship.js';
 
 /** Operational state. Embedded: SQLite. Scale-out: PostgreSQL. Every call is scoped to a workspace. */
 
@@ -144,4 +147,82 @@ export interface Store {
     list(workspaceId: string, limit: number): Promise<(AuditEntry & { id: number; at: number })[]>;
   };
   close(): Promise<void>;
+}
+
+/* ---- Identity graph and profiles (the resolve stage writes; the profile API reads) ---- */
+
+/** One event's resolution with what its profile keeps of it, stored by IdentityStore.commit in event order. */
+export interface ResolvedEvent {
+  workspaceId: string;
+  sourceId: string;
+  messageId: string;
+  /** Event timestamp (ms): identifiers' first / last seen and trait lineage use it. */
+  at: number;
+  resolution: Resolution;
+  traits: TraitSighting[];
+}
+
+export interface IdentifierRecord extends Identifier {
+  firstSeen: number;
+  lastSeen: number;
+  /** The event that first linked this identifier to its profile. */
+  eventId: number;
+}
+
+/** A surviving profile as stored: survivorship is applied when it is read. */
+export interface ProfileRecord {
+  id: string;
+  createdAt: number;
+  /** Profiles merged into this one, oldest merge first. */
+  mergedFrom: string[];
+  identifiers: IdentifierRecord[];
+  traits: TraitObservation[];
+}
+
+export interface MergeRecord {
+  winner: string;
+  loser: string;
+  eventId: number;
+  messageId: string;
+  /** The linking set that joined the two. */
+  identifiers: Identifier[];
+  at: number;
+}
+
+export interface ConflictRecord extends MergeConflict {
+  id: number;
+  eventId: number;
+  messageId: string;
+  /** The profile the event went to after identifiers were dropped, if any. */
+  profileId: string | null;
+  at: number;
+}
+
+export interface ProfileSearch {
+  /** Identifier values starting with this. */
+  identifierPrefix: string;
+  /** JSON-encoded trait values to match exactly. */
+  traitValues: string[];
+}
+
+export interface IdentityStore {
+  /** Highest event id the consumer has resolved (0 when none). */
+  position(consumer: string): Promise<number>;
+  /** The profiles owning any of these identifiers, each with all its identifiers. */
+  slice(workspaceId: string, identifiers: Identifier[]): Promise<GraphProfile[]>;
+  /** Stores the resolutions in order and the consumer's new position in one transaction. */
+  commit(consumer: string, position: number, events: ResolvedEvent[], at: number): Promise<void>;
+  /** The surviving profile for any profile id ever issued, following merges. */
+  canonical(workspaceId: string, profileId: string): Promise<string | undefined>;
+  /** The profile that holds an identifier (always a surviving one). */
+  lookup(workspaceId: string, identifier: Identifier): Promise<string | undefined>;
+  /** A surviving profile; undefined for unknown or merged-away ids. */
+  profile(workspaceId: string, profileId: string): Promise<ProfileRecord | undefined>;
+  /** The profile's events, newest first. */
+  timeline(workspaceId: string, profileId: string, filter: { before?: number; limit: number }): Promise<StoredEvent[]>;
+  /** Surviving profiles with an identifier starting with the prefix or a trait with one of the values. */
+  search(workspaceId: string, query: ProfileSearch, limit: number): Promise<string[]>;
+  merges(workspaceId: string, profileId: string): Promise<MergeRecord[]>;
+  /** Merge conflicts, newest first; with profileId, those that touched or concerned that profile. */
+  conflicts(workspaceId: string, filter: { profileId?: string; before?: number; limit: number }): Promise<ConflictRecord[]>;
 }

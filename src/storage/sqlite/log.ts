@@ -1,3 +1,5 @@
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
 import type { Log, LogBatch, LogRecord } from '../../core/ports/log.js';
 import { migrate, openSqlite, type Sqlite, type SyncMode } from './database.js';
 
@@ -14,6 +16,36 @@ const MIGRATIONS = [
    CREATE INDEX log_partition_seq ON log (partition, seq);`,
 ];
 
+/**
+ * The writer thread: owns the only writing connection, so the inserts, the fsync and the WAL checkpoints of the
+ * group commit run beside the event loop instead of on it. Plain CommonJS, so it needs no TypeScript loader.
+ */
+const WRITER = `
+const { parentPort, workerData } = require('node:worker_threads');
+const Database = require(workerData.driver);
+const db = new Database(workerData.file);
+db.pragma('journal_mode = WAL');
+db.pragma('synchronous = ' + workerData.synchronous);
+db.pragma('busy_timeout = 5000');
+const insert = db.prepare('INSERT INTO log (partition, workspace_id, source_id, received_at, count, payload) VALUES (?, ?, ?, ?, ?, ?)');
+const write = db.transaction((batches) => {
+  for (const b of batches) insert.run(b.partition, b.workspaceId, b.sourceId, b.receivedAt, b.count, b.payload);
+});
+parentPort.on('message', (m) => {
+  if (m === 'close') {
+    db.close();
+    parentPort.close();
+    return;
+  }
+  try {
+    write(m);
+    parentPort.postMessage(null);
+  } catch (error) {
+    parentPort.postMessage(String((error && error.message) || error));
+  }
+});
+`;
+
 interface Pending {
   batches: LogBatch[];
   resolve: () => void;
@@ -22,28 +54,40 @@ interface Pending {
 
 /**
  * The embedded Log: one SQLite table. Appends from concurrent requests are grouped into one transaction
- * (group commit), so one fsync acknowledges many requests.
+ * (group commit), so one fsync acknowledges many requests; while one group commits on the writer thread the next
+ * one gathers. Reads use their own connection on the caller's thread (WAL readers never wait for the writer).
  */
 export class SqliteLog implements Log {
   private readonly db: Sqlite;
-  private readonly insert;
+  private readonly writer: Worker;
+  private readonly selectAfter;
+  private readonly selectHead;
   private pending: Pending[] = [];
+  private committing: Pending[] | undefined;
   private scheduled = false;
+  private failed: Error | undefined;
+  private idle: (() => void)[] = [];
   private listeners: (() => void)[] = [];
 
   constructor(file: string, readonly partitions = 1, sync: SyncMode = 'full') {
     this.db = openSqlite(file, sync);
     migrate(this.db, 'log', MIGRATIONS);
-    this.insert = this.db.prepare(
-      'INSERT INTO log (partition, workspace_id, source_id, received_at, count, payload) VALUES (?, ?, ?, ?, ?, ?)',
-    );
+    this.selectAfter = this.db.prepare('SELECT seq, partition, workspace_id, source_id, received_at, count, payload FROM log WHERE partition = ? AND seq > ? ORDER BY seq LIMIT ?');
+    this.selectHead = this.db.prepare('SELECT MAX(seq) AS seq FROM log WHERE partition = ?');
+    const driver = createRequire(import.meta.url).resolve('better-sqlite3');
+    this.writer = new Worker(WRITER, { eval: true, workerData: { file, driver, synchronous: sync === 'full' ? 'FULL' : 'NORMAL' } });
+    this.writer.unref();
+    this.writer.on('message', (error: string | null) => this.committed(error));
+    this.writer.on('error', (error) => this.fail(error));
+    this.writer.on('exit', () => this.fail(new Error('log writer stopped')));
   }
 
   append(batches: LogBatch[]): Promise<void> {
+    if (this.failed) return Promise.reject(this.failed);
     if (batches.length === 0) return Promise.resolve();
     return new Promise((resolve, reject) => {
       this.pending.push({ batches, resolve, reject });
-      if (!this.scheduled) {
+      if (!this.scheduled && !this.committing) {
         this.scheduled = true;
         setImmediate(() => this.flush());
       }
@@ -52,31 +96,42 @@ export class SqliteLog implements Log {
 
   private flush(): void {
     this.scheduled = false;
+    if (this.committing || this.pending.length === 0) return;
     const group = this.pending;
     this.pending = [];
-    try {
-      this.db.transaction(() => {
-        for (const p of group) {
-          for (const b of p.batches) this.insert.run(b.partition, b.workspaceId, b.sourceId, b.receivedAt, b.count, b.payload);
-        }
-      })();
-    } catch (error) {
-      for (const p of group) p.reject(error);
-      return;
-    }
-    for (const p of group) p.resolve();
-    for (const listener of this.listeners) listener();
+    this.committing = group;
+    this.writer.ref(); // an acknowledgement is owed: keep the process alive until it is given
+    this.writer.postMessage(group.length === 1 ? group[0].batches : group.flatMap((p) => p.batches));
+  }
+
+  private committed(error: string | null): void {
+    const group = this.committing ?? [];
+    this.committing = undefined;
+    this.writer.unref();
+    if (error !== null) for (const p of group) p.reject(new Error(`log append failed: ${error}`));
+    else for (const p of group) p.resolve();
+    // What arrived during that commit is already a group: send it now rather than after another turn of the loop.
+    if (this.pending.length) this.flush();
+    else for (const done of this.idle.splice(0)) done();
+    if (error === null) for (const listener of this.listeners) listener();
+  }
+
+  private fail(error: Error): void {
+    if (this.failed) return;
+    this.failed = error;
+    for (const p of [...(this.committing ?? []), ...this.pending]) p.reject(error);
+    this.committing = undefined;
+    this.pending = [];
+    for (const done of this.idle.splice(0)) done();
   }
 
   async read(partition: number, afterOffset: number, limit: number): Promise<LogRecord[]> {
-    const rows = this.db
-      .prepare('SELECT seq, partition, workspace_id, source_id, received_at, count, payload FROM log WHERE partition = ? AND seq > ? ORDER BY seq LIMIT ?')
-      .all(partition, afterOffset, limit) as { seq: number; partition: number; workspace_id: string; source_id: string; received_at: number; count: number; payload: string }[];
+    const rows = this.selectAfter.all(partition, afterOffset, limit) as { seq: number; partition: number; workspace_id: string; source_id: string; received_at: number; count: number; payload: string }[];
     return rows.map((r) => ({ offset: r.seq, partition: r.partition, workspaceId: r.workspace_id, sourceId: r.source_id, receivedAt: r.received_at, count: r.count, payload: r.payload }));
   }
 
   async head(partition: number): Promise<number> {
-    const row = this.db.prepare('SELECT MAX(seq) AS seq FROM log WHERE partition = ?').get(partition) as { seq: number | null };
+    const row = this.selectHead.get(partition) as { seq: number | null };
     return row.seq ?? 0;
   }
 
@@ -85,7 +140,18 @@ export class SqliteLog implements Log {
   }
 
   async close(): Promise<void> {
-    if (this.pending.length) this.flush();
+    if (this.committing || this.pending.length) {
+      await new Promise<void>((resolve) => {
+        this.idle.push(resolve);
+        if (!this.committing) this.flush();
+      });
+    }
+    if (!this.failed) {
+      this.failed = new Error('log is closed');
+      const exited = new Promise((resolve) => this.writer.once('exit', resolve));
+      this.writer.postMessage('close');
+      await exited;
+    }
     this.db.close();
   }
 }

@@ -119,6 +119,8 @@ export function openSqliteStore(db: Sqlite, clock: Clock): Store {
       }
       const seen = stmt.dedupGet.get(batch.workspaceId, m.messageId) as { received_at: number } | undefined;
       if (seen && seen.received_at >= windowStart) {
+        // A replay whose messageId was meanwhile stored (the client resent it fixed) is resolved by that event.
+        if (entry.replayOf !== undefined) stmt.quarantineReplayed.run(batch.receivedAt, entry.replayOf, batch.workspaceId);
         duplicates++;
         continue;
       }
@@ -293,7 +295,12 @@ export function openSqliteStore(db: Sqlite, clock: Clock): Store {
         return db.transaction(() => ids.reduce((n, id) => n + update.run(status, at, workspaceId, id).changes, 0))();
       },
       async update(workspaceId, id, message, reasons, at) {
-        db.prepare('UPDATE quarantine SET message = ?, reasons = ?, updated_at = ? WHERE workspace_id = ? AND id = ?').run(JSON.stringify(message), JSON.stringify(reasons), at, workspaceId, id);
+        // type and event follow the edited message so that the list filters find it under its new name.
+        const type = typeof message.type === 'string' ? message.type : null;
+        const event = typeof message.event === 'string' ? message.event : null;
+        db.prepare("UPDATE quarantine SET message = ?, reasons = ?, type = COALESCE(?, type), event = ?, updated_at = ? WHERE workspace_id = ? AND id = ? AND status = 'held'").run(
+          JSON.stringify(message), JSON.stringify(reasons), type, event, at, workspaceId, id,
+        );
       },
     },
     audit: {

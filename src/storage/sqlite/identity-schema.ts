@@ -1,0 +1,48 @@
+/**
+ * Forward-only migrations of the identity graph and profiles (component `identity`, in store.db beside the
+ * events it resolves). Append; never edit a released entry.
+ *
+ * Identifiers always point at a surviving profile; a merged-away profile keeps its row with `merged_into` set to
+ * the survivor, so any id ever issued still resolves. Events keep the profile they resolved to in
+ * identity_event_profiles (moved to the survivor on merge), which is the profile's timeline.
+ */
+export const IDENTITY_MIGRATIONS: readonly string[] = [
+  `CREATE TABLE identity_profiles (
+     id TEXT PRIMARY KEY, workspace_id TEXT NOT NULL, age INTEGER NOT NULL, created_at INTEGER NOT NULL,
+     merged_into TEXT, merged_at INTEGER
+   );
+   CREATE INDEX identity_profiles_merged_into ON identity_profiles (merged_into) WHERE merged_into IS NOT NULL;
+   CREATE TABLE identity_identifiers (
+     workspace_id TEXT NOT NULL, type TEXT NOT NULL, value TEXT NOT NULL, profile_id TEXT NOT NULL,
+     first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL, event_id INTEGER NOT NULL,
+     PRIMARY KEY (workspace_id, type, value)
+   ) WITHOUT ROWID;
+   CREATE INDEX identity_identifiers_profile ON identity_identifiers (profile_id);
+   CREATE INDEX identity_identifiers_value ON identity_identifiers (workspace_id, value);
+   CREATE TABLE identity_links (
+     workspace_id TEXT NOT NULL, from_type TEXT NOT NULL, from_value TEXT NOT NULL, to_type TEXT NOT NULL, to_value TEXT NOT NULL,
+     event_id INTEGER NOT NULL, at INTEGER NOT NULL,
+     PRIMARY KEY (workspace_id, from_type, from_value, to_type, to_value)
+   ) WITHOUT ROWID;
+   CREATE TABLE identity_merges (
+     id INTEGER PRIMARY KEY AUTOINCREMENT, workspace_id TEXT NOT NULL, winner_id TEXT NOT NULL, loser_id TEXT NOT NULL,
+     event_id INTEGER NOT NULL, message_id TEXT NOT NULL, identifiers TEXT NOT NULL, at INTEGER NOT NULL
+   );
+   CREATE INDEX identity_merges_winner ON identity_merges (workspace_id, winner_id);
+   CREATE TABLE identity_conflicts (
+     id INTEGER PRIMARY KEY AUTOINCREMENT, workspace_id TEXT NOT NULL, event_id INTEGER NOT NULL, message_id TEXT NOT NULL,
+     profile_id TEXT, reason TEXT NOT NULL, identifiers TEXT NOT NULL, dropped TEXT NOT NULL, profiles TEXT NOT NULL, at INTEGER NOT NULL
+   );
+   CREATE TABLE identity_conflict_profiles (conflict_id INTEGER NOT NULL, profile_id TEXT NOT NULL, PRIMARY KEY (profile_id, conflict_id)) WITHOUT ROWID;
+   CREATE TABLE identity_event_profiles (event_id INTEGER PRIMARY KEY, workspace_id TEXT NOT NULL, profile_id TEXT NOT NULL);
+   CREATE INDEX identity_event_profiles_profile ON identity_event_profiles (profile_id, event_id);
+   CREATE TABLE profile_trait_values (
+     workspace_id TEXT NOT NULL, profile_id TEXT NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL, source_id TEXT NOT NULL,
+     count INTEGER NOT NULL,
+     first_at INTEGER NOT NULL, first_event_id INTEGER NOT NULL, first_message_id TEXT NOT NULL,
+     last_at INTEGER NOT NULL, last_event_id INTEGER NOT NULL, last_message_id TEXT NOT NULL,
+     PRIMARY KEY (profile_id, name, value, source_id)
+   ) WITHOUT ROWID;
+   CREATE INDEX profile_trait_values_value ON profile_trait_values (workspace_id, value);
+   CREATE TABLE identity_positions (consumer TEXT PRIMARY KEY, event_id INTEGER NOT NULL);`,
+];
