@@ -13,6 +13,7 @@ import { newSecret, sha256 } from './core/ids.js';
 import type { Log } from './core/ports/log.js';
 import type { Source, Store } from './core/ports/store.js';
 import type { Warehouse } from './core/ports/warehouse.js';
+import { LoadShare } from './core/stage-loop.js';
 import { EventsStage } from './events/events-stage.js';
 import { WarehouseSink } from './events/warehouse-sink.js';
 import { ResolveStage } from './identity/resolve-stage.js';
@@ -67,7 +68,9 @@ export async function createApp(options: AppOptions): Promise<App> {
   const logger = options.logger ?? pino({ level: config.logLevel });
   mkdirSync(config.dataDir, { recursive: true });
 
-  const db = openSqlite(join(config.dataDir, 'store.db'), config.storage.sync);
+  // store.db holds state derived from the log (recomputed from it after a power cut), so it does not fsync every
+  // commit; the log is the durable record and follows storage.sync. See docs/decisions/0003.
+  const db = openSqlite(join(config.dataDir, 'store.db'), 'normal');
   const store = openSqliteStore(db, clock);
   const log = new SqliteLog(join(config.dataDir, 'log.db'), config.collect.partitions, config.storage.sync);
   const warehouse = await DuckDbWarehouse.open(join(config.dataDir, 'warehouse.duckdb'));
@@ -80,12 +83,14 @@ export async function createApp(options: AppOptions): Promise<App> {
   const quarantine = new Quarantine({ store, log, plans, clock, limits: config.collect });
   const collector = new Collector(log, plans, config.collect, metrics);
   const dedupWindowMs = parseDuration(config.collect.dedupWindow, 'collect.dedupWindow');
-  const events = new EventsStage(log, store, clock, metrics, dedupWindowMs);
-  const sink = new WarehouseSink(store, warehouse);
+  // Collection first: under request load the background stages take at most this share of the thread.
+  const load = new LoadShare(config.pipeline.backgroundShare);
+  const events = new EventsStage(log, store, clock, metrics, dedupWindowMs, load);
+  const sink = new WarehouseSink(store, warehouse, load);
   // Identity shares store.db so that the resolve stage commits its effects and its position together.
   const identity = openSqliteIdentityStore(db);
   const identityRules = new ActiveIdentityRules(store.definitions);
-  const resolve = new ResolveStage(store.events, identity, identityRules, clock);
+  const resolve = new ResolveStage(store.events, identity, identityRules, clock, load);
   const profiles = new Profiles(identity, identityRules, store.sources);
   events.subscribe(() => resolve.wake());
 
@@ -99,6 +104,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     collect: {
       collector,
       limiter: new RateLimiter(clock),
+      load,
       clock,
       config: config.collect,
       metrics,

@@ -21,7 +21,18 @@ export const ConfigSchema = Type.Object(
       {
         sync: Type.Union([Type.Literal('full'), Type.Literal('normal')], {
           default: 'full',
-          description: 'full: fsync every group commit (survives power loss). normal: survives a killed process, not a power cut.',
+          description: 'Durability of the log (log.db). full: fsync every group commit (survives power loss). normal: survives a killed process, not a power cut.',
+        }),
+      },
+      { default: {} },
+    ),
+    pipeline: Type.Object(
+      {
+        backgroundShare: Type.Number({
+          default: 0.2,
+          exclusiveMinimum: 0,
+          maximum: 1,
+          description: 'Share of the event loop the background stages (events, resolve, warehouse) may take while collection requests keep arriving; the log holds the backlog and they catch up when requests stop.',
         }),
       },
       { default: {} },

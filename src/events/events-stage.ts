@@ -1,16 +1,13 @@
 import type { LogEntry } from '../collect/message.js';
 import type { Clock } from '../core/clock.js';
 import type { Log } from '../core/ports/log.js';
-import type { Store, StoredEvent } from '../core/ports/store.js';
+import type { AcceptBatch, Store, StoredEvent } from '../core/ports/store.js';
+import { StageLoop, type LoadShare } from '../core/stage-loop.js';
 import type { Metrics } from '../server/metrics.js';
 
 export type EventListener = (events: StoredEvent[]) => void;
 
 const CONSUMER = 'events';
-// A turn blocks the event loop, so it ends after a few milliseconds: requests waiting to be acknowledged come
-// first, and the log holds what is not yet stored. (CPU time slicing, not domain time: no Clock.)
-const EVENTS_PER_TURN = 1000;
-const TURN_MS = 3;
 const RECORDS_PER_READ = 8;
 
 /**
@@ -19,10 +16,7 @@ const RECORDS_PER_READ = 8;
  * loses nor duplicates an event. Runs whenever the log is appended to, and on a slow timer as a safety net.
  */
 export class EventsStage {
-  private running = false;
-  private again = false;
-  private stopped = false;
-  private timer: NodeJS.Timeout | undefined;
+  private readonly loop: StageLoop;
   private listeners = new Set<EventListener>();
   private lastPrune = 0;
 
@@ -32,13 +26,14 @@ export class EventsStage {
     private readonly clock: Clock,
     private readonly metrics: Metrics,
     private readonly dedupWindowMs: number,
-  ) {}
+    load: LoadShare,
+  ) {
+    this.loop = new StageLoop('events', (deadline) => this.step(deadline), load);
+  }
 
   start(): void {
-    this.log.onAppend(() => this.wake());
-    this.timer = setInterval(() => this.wake(), 1000);
-    this.timer.unref();
-    this.wake();
+    this.log.onAppend(() => this.loop.wake());
+    this.loop.start();
   }
 
   subscribe(listener: EventListener): () => void {
@@ -46,56 +41,25 @@ export class EventsStage {
     return () => this.listeners.delete(listener);
   }
 
-  wake(): void {
-    if (this.stopped) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = true;
-    setImmediate(() => void this.turn());
+  /** Processes everything currently in the log (tests and shutdown). */
+  drain(): Promise<void> {
+    return this.loop.drain();
   }
 
-  /** Processes everything currently in the log; resolves when caught up (used by tests and shutdown). */
-  async drain(): Promise<void> {
-    while (await this.process(Number.MAX_SAFE_INTEGER)) { /* keep going until no record is left */ }
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
-    while (this.running) await new Promise((r) => setImmediate(r));
-  }
-
-  private async turn(): Promise<void> {
-    try {
-      const more = await this.process(EVENTS_PER_TURN, performance.now() + TURN_MS);
-      this.maybePrune();
-      if (more || this.again) {
-        this.again = false;
-        setImmediate(() => void this.turn());
-        return;
-      }
-    } catch (error) {
-      // The offset was not committed, so the same records are retried on the next wake-up.
-      process.emitWarning(`events stage failed and will retry: ${(error as Error).message}`);
-    }
-    this.running = false;
-  }
-
-  /** Handles log records across partitions until about `budget` events are done; returns true if records may remain. */
-  private async process(budget: number, until = Infinity): Promise<boolean> {
-    let handled = 0;
-    let lag = 0;
+  /** Reads a few records per partition and stores them in one transaction, until the deadline; true if records may remain. */
+  private async step(deadline: number): Promise<boolean> {
     let more = false;
+    let lag = 0;
     for (let p = 0; p < this.log.partitions; p++) {
-      const from = await this.store.events.offset(CONSUMER, p);
-      const limit = Math.min(budget - handled, RECORDS_PER_READ);
-      const records = await this.log.read(p, from, limit);
-      if (records.length === limit) more = true;
-      let last = from;
-      for (const r of records) {
-        const result = await this.store.events.accept({
+      let from = await this.store.events.offset(CONSUMER, p);
+      for (;;) {
+        const records = await this.log.read(p, from, RECORDS_PER_READ);
+        if (records.length === 0) break;
+        const batches: AcceptBatch[] = records.map((r) => ({
           consumer: CONSUMER,
           partition: p,
           offset: r.offset,
@@ -104,24 +68,24 @@ export class EventsStage {
           receivedAt: r.receivedAt,
           entries: JSON.parse(r.payload) as LogEntry[],
           dedupWindowMs: this.dedupWindowMs,
-        });
-        handled += Math.max(1, r.count);
-        last = r.offset;
+        }));
+        const result = await this.store.events.accept(batches);
+        from = records[records.length - 1].offset;
         if (result.duplicates) this.metrics.duplicates.inc(result.duplicates);
         if (result.stored.length) {
           this.metrics.stored.inc(result.stored.length);
           for (const listener of this.listeners) listener(result.stored);
         }
-        if (performance.now() >= until) handled = budget;
-        if (handled >= budget) break;
+        if (records.length < RECORDS_PER_READ) break;
+        if (performance.now() >= deadline) {
+          more = true;
+          break;
+        }
       }
-      lag += (await this.log.head(p)) - last;
-      if (handled >= budget) {
-        this.metrics.lag.set(lag);
-        return true;
-      }
+      lag += (await this.log.head(p)) - from;
     }
     this.metrics.lag.set(lag);
+    this.maybePrune();
     return more;
   }
 

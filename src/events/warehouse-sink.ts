@@ -1,48 +1,45 @@
 import type { Store } from '../core/ports/store.js';
 import type { Warehouse } from '../core/ports/warehouse.js';
+import { StageLoop, type LoadShare } from '../core/stage-loop.js';
 
 const CHUNK = 5000;
 
 /**
  * Copies stored events into the Warehouse in order. The warehouse's own highest event id is the checkpoint,
- * written in the same append, so a restart resumes exactly where it stopped.
+ * written in the same append, so a restart resumes exactly where it stopped. It wakes on a timer rather than per
+ * event, because DuckDB appends best in large chunks.
  */
 export class WarehouseSink {
-  private timer: NodeJS.Timeout | undefined;
-  private busy: Promise<void> | undefined;
+  private readonly loop: StageLoop;
   private last = -1;
 
   constructor(
     private readonly store: Store,
     private readonly warehouse: Warehouse,
-    private readonly intervalMs = 1000,
-  ) {}
+    load: LoadShare,
+    intervalMs = 1000,
+  ) {
+    this.loop = new StageLoop('warehouse sink', (deadline) => this.step(deadline), load, intervalMs);
+  }
 
   start(): void {
-    this.timer = setInterval(() => void this.tick(), this.intervalMs);
-    this.timer.unref();
+    this.loop.start();
   }
 
   /** Copies everything stored so far. */
-  async drain(): Promise<void> {
-    while (await this.tick()) { /* until caught up */ }
+  drain(): Promise<void> {
+    return this.loop.drain();
   }
 
-  async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    await this.busy;
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
-  private async tick(): Promise<boolean> {
-    if (this.busy) {
-      await this.busy;
-      return true;
-    }
-    let more = false;
-    this.busy = (async () => {
-      if (this.last < 0) this.last = await this.warehouse.lastEventId();
+  private async step(deadline: number): Promise<boolean> {
+    if (this.last < 0) this.last = await this.warehouse.lastEventId();
+    for (;;) {
       const events = await this.store.events.after(this.last, CHUNK);
-      if (events.length === 0) return;
+      if (events.length === 0) return false;
       this.last = await this.warehouse.appendEvents(
         events.map((e) => ({
           id: e.id,
@@ -58,13 +55,8 @@ export class WarehouseSink {
           message: JSON.stringify(e.message),
         })),
       );
-      more = events.length === CHUNK;
-    })();
-    try {
-      await this.busy;
-    } finally {
-      this.busy = undefined;
+      if (events.length < CHUNK) return false;
+      if (performance.now() >= deadline) return true;
     }
-    return more;
   }
 }

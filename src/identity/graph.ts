@@ -43,6 +43,7 @@ export class WorkingGraph {
   }
 
   create(id: string, age: number): void {
+    if (this.nodes.has(id)) throw new Error(`profile id ${id} was issued twice`);
     this.nodes.set(id, { id, age, byType: new Map() });
   }
 

@@ -57,5 +57,7 @@ describe('identifiers of a message', () => {
     expect(() => compileIdentityRules({ key: 'default', priority: ['email', 'email'] })).toThrow(/priority lists 'email' twice/);
     expect(() => compileIdentityRules({ key: 'default', survivorship: { traits: { plan: { rule: 'source-priority' } } } })).toThrow(/survivorship.traits.plan.sources is required/);
     expect(() => compileIdentityRules({ key: 'default', limits: { user_id: 0 } })).toThrow();
+    expect(() => compileIdentityRules({ key: 'default', limits: { 'User ID': 2 } })).toThrow(/limits/);
+    expect(() => compileIdentityRules({ key: 'default', survivorship: { traits: { plan: { rule: 'newest' } } } })).toThrow('survivorship.traits.plan.rule must be one of "last", "first", "most-frequent", "source-priority"');
   });
 });

@@ -1,5 +1,6 @@
 import type { Clock } from '../core/clock.js';
 import { newId } from '../core/ids.js';
+import { LoadShare, StageLoop } from '../core/stage-loop.js';
 import type { IdentityStore, ResolvedEvent, StoredEvent } from '../core/ports/store.js';
 import { sightings } from '../profiles/survivorship.js';
 import { WorkingGraph } from './graph.js';
@@ -16,7 +17,8 @@ export interface StoredEvents {
 export type ResolvedListener = (events: ResolvedEvent[]) => void;
 
 const CONSUMER = 'resolve';
-const EVENTS_PER_TURN = 1000;
+// A batch is one read of the graph and one transaction; turns are a few milliseconds (see StageLoop).
+const EVENTS_PER_BATCH = 200;
 
 /**
  * The resolve stage: takes stored events in id order, resolves each to a profile (linking identifiers, merging
@@ -25,12 +27,9 @@ const EVENTS_PER_TURN = 1000;
  * writer, this stage, which is what lets it read the graph before the transaction that writes it.
  */
 export class ResolveStage {
-  private running = false;
-  private again = false;
-  private stopped = false;
-  private timer: NodeJS.Timeout | undefined;
+  private readonly loop: StageLoop;
   private listeners = new Set<ResolvedListener>();
-  /** Turns and drains run one at a time: two resolving the same events would both create profiles. */
+  /** Batches never overlap, whoever runs them: two resolving the same events would both create profiles. */
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(
@@ -38,14 +37,28 @@ export class ResolveStage {
     private readonly identity: IdentityStore,
     private readonly rules: ActiveIdentityRules,
     private readonly clock: Clock,
+    load: LoadShare = new LoadShare(),
     private readonly newProfileId: () => string = newId,
-  ) {}
+  ) {
+    this.loop = new StageLoop('resolve', (deadline) => this.step(deadline), load);
+  }
 
-  /** Runs on every wake() (the events stage calls it after storing events) and on a slow timer as a safety net. */
+  /** Runs on every wake() (the events stage's listener calls it after storing events) and on a slow timer. */
   start(): void {
-    this.timer = setInterval(() => this.wake(), 1000);
-    this.timer.unref();
-    this.wake();
+    this.loop.start();
+  }
+
+  wake(): void {
+    this.loop.wake();
+  }
+
+  /** Resolves every event stored so far (tests and shutdown). */
+  drain(): Promise<void> {
+    return this.loop.drain();
+  }
+
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
   subscribe(listener: ResolvedListener): () => void {
@@ -53,40 +66,13 @@ export class ResolveStage {
     return () => this.listeners.delete(listener);
   }
 
-  wake(): void {
-    if (this.stopped) return;
-    if (this.running) {
-      this.again = true;
-      return;
+  /** Resolves batches until the deadline (a performance.now() value); true if events may remain. */
+  private async step(deadline: number): Promise<boolean> {
+    for (;;) {
+      const more = await this.process(EVENTS_PER_BATCH);
+      if (!more) return false;
+      if (performance.now() >= deadline) return true;
     }
-    this.running = true;
-    setImmediate(() => void this.turn());
-  }
-
-  /** Resolves every event stored so far (tests and shutdown). */
-  async drain(): Promise<void> {
-    while (await this.process(EVENTS_PER_TURN)) { /* until caught up */ }
-  }
-
-  async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
-    while (this.running) await new Promise((r) => setImmediate(r));
-  }
-
-  private async turn(): Promise<void> {
-    try {
-      const more = await this.process(EVENTS_PER_TURN);
-      if ((more || this.again) && !this.stopped) {
-        this.again = false;
-        setImmediate(() => void this.turn());
-        return;
-      }
-    } catch (error) {
-      // Nothing was committed, so the same events are resolved again on the next wake-up.
-      process.emitWarning(`resolve stage failed and will retry: ${(error as Error).message}`);
-    }
-    this.running = false;
   }
 
   /** Resolves up to `limit` events; returns true if more may remain. */

@@ -152,7 +152,7 @@ async function real(messages: Message[], rules: RefRules, chunks: number[]) {
   const body: IdentityRulesBody = { ...compileIdentityRules({ key: 'default' }).body, priority: rules.priority, limits: rules.limits };
   const active = new ActiveIdentityRules({ get: async <T,>() => ({ version: 1, body: body as T }) });
   let n = 0;
-  const stage = new ResolveStage({ after: async (afterId, limit) => stored.filter((e) => e.id > afterId).slice(0, limit) }, identity, active, new ManualClock(), () => `p${++n}`);
+  const stage = new ResolveStage({ after: async (afterId, limit) => stored.filter((e) => e.id > afterId).slice(0, limit) }, identity, active, new ManualClock(), undefined, () => `p${++n}`);
   // Uneven batches: the working graph must be rebuilt correctly from storage between them.
   for (let i = 0; await stage.process(chunks[i % chunks.length]); i++) { /* until caught up */ }
   const rows = db.prepare('SELECT i.profile_id, p.age, i.type, i.value FROM identity_identifiers i JOIN identity_profiles p ON p.id = i.profile_id').all() as { profile_id: string; age: number; type: string; value: string }[];

@@ -25,8 +25,14 @@ function profilesOf(graph: WorkingGraph, linking: Identifier[]): string[] {
   return out;
 }
 
-/** The first limit (in priority order) that joining the linking set with its profiles would break, if any. */
+/**
+ * The first limit (in priority order) that joining the linking set with its profiles would break, if any. A
+ * profile already over a limit (the limit was lowered after it grew) may still receive events that do not add
+ * to the excess: only a count above both the limit and the largest count already held breaks.
+ */
 function brokenLimit(graph: WorkingGraph, linking: Identifier[], profiles: string[], rules: IdentityRules): string | undefined {
+  const held = new Map<string, number>();
+  for (const p of profiles) for (const [type, values] of graph.identifiersOf(p)) held.set(type, Math.max(held.get(type) ?? 0, values.size));
   const union = new Map<string, Set<string>>();
   const add = (type: string, value: string) => {
     let values = union.get(type);
@@ -38,7 +44,7 @@ function brokenLimit(graph: WorkingGraph, linking: Identifier[], profiles: strin
   const types = [...union.keys()].sort((a, b) => rules.rank(a) - rules.rank(b) || (a < b ? -1 : a > b ? 1 : 0));
   for (const type of types) {
     const n = union.get(type)!.size;
-    if (n > rules.limit(type)) return `${type} limit ${rules.limit(type)} would be exceeded (${n})`;
+    if (n > rules.limit(type) && n > (held.get(type) ?? 0)) return `${type} limit ${rules.limit(type)} would be exceeded (${n})`;
   }
   return undefined;
 }
@@ -66,6 +72,8 @@ export function resolveEvent(graph: WorkingGraph, event: EventIdentity, rules: I
   let conflict: MergeConflict | undefined;
   for (let reason = brokenLimit(graph, linking, profiles, rules); reason !== undefined; reason = brokenLimit(graph, linking, profiles, rules)) {
     conflict ??= { reason, identifiers: all, dropped: [], profiles };
+    // Unreachable: one identifier joins at most its own profile and adds nothing to it (see brokenLimit).
+    if (linking.length === 1) break;
     const lowest = linking[linking.length - 1].type;
     const keep = linking[0].type === lowest ? linking.slice(0, 1) : linking.filter((i) => i.type !== lowest);
     conflict.dropped.push(...linking.filter((i) => !keep.includes(i)).reverse());

@@ -8,11 +8,14 @@ export const IDENTITY_RULES_KIND = 'identity-rules';
 /** The rules a workspace resolves with; other keys are candidates (for simulation) and do not act. */
 export const ACTIVE_RULES_KEY = 'default';
 
+/** A string enum (a JSON Schema `enum`, so that a wrong value is reported with the allowed ones). */
+const oneOf = <T extends string>(values: readonly T[], options: { default?: T; description?: string }) => Type.Unsafe<T>({ type: 'string', enum: [...values], ...options });
+
 const TypeName = Type.String({ pattern: '^[a-z][a-z0-9_]{0,63}$', description: 'Identifier type: user_id, anonymous_id, email, phone, device_id or a custom type.' });
 
 export const SurvivorshipRule = Type.Object(
   {
-    rule: Type.Union([Type.Literal('last'), Type.Literal('first'), Type.Literal('most-frequent'), Type.Literal('source-priority')], {
+    rule: oneOf(['last', 'first', 'most-frequent', 'source-priority'] as const, {
       description: 'last: the value with the latest event timestamp; first: the earliest; most-frequent: the value seen most often; source-priority: the value from the first listed source that sent one.',
     }),
     sources: Type.Optional(Type.Array(Type.String(), { minItems: 1, description: 'Source keys, most trusted first (source-priority only).' })),
@@ -30,7 +33,7 @@ export const IdentityRulesBody = Type.Object(
       default: [USER_ID, EMAIL, PHONE, ANONYMOUS_ID, DEVICE_ID],
       description: 'Identifier types, most trusted first. Types not listed rank below all listed ones. When a merge would break a limit, the lowest-priority identifiers are dropped first.',
     }),
-    limits: Type.Record(TypeName, Type.Integer({ minimum: 1 }), { default: { [USER_ID]: 1 }, description: 'Most identifiers of a type one profile may hold.' }),
+    limits: Type.Record(TypeName, Type.Integer({ minimum: 1 }), { default: { [USER_ID]: 1 }, additionalProperties: false, description: 'Most identifiers of a type one profile may hold.' }),
     defaultLimit: Type.Integer({ minimum: 1, default: 5, description: 'Limit for types not in `limits`.' }),
     phoneRegion: Type.String({ pattern: '^[A-Z]{2}$', default: 'US', description: 'Region (ISO 3166 alpha-2) assumed for phone numbers written without a country code.' }),
     blocked: Type.Object(
@@ -53,7 +56,7 @@ export const IdentityRulesBody = Type.Object(
     ),
     survivorship: Type.Object(
       {
-        default: Type.Union([Type.Literal('last'), Type.Literal('first'), Type.Literal('most-frequent')], { default: 'last', description: 'Rule for traits without their own.' }),
+        default: oneOf(['last', 'first', 'most-frequent'] as const, { default: 'last', description: 'Rule for traits without their own.' }),
         traits: Type.Record(Type.String(), SurvivorshipRule, { default: {}, description: 'Per-trait rules, by trait name.' }),
       },
       { default: {}, additionalProperties: false },

@@ -107,7 +107,7 @@ export class Profiles {
     const seen = record.identifiers.flatMap((i) => [i.firstSeen, i.lastSeen]);
     return {
       id: record.id,
-      identifiers: record.identifiers.map((i) => ({ type: i.type, value: i.value, firstSeen: iso(i.firstSeen), lastSeen: iso(i.lastSeen) })),
+      identifiers: [...record.identifiers].sort((a, b) => rules.rank(a.type) - rules.rank(b.type) || (a.type < b.type ? -1 : a.type > b.type ? 1 : 0)).map((i) => ({ type: i.type, value: i.value, firstSeen: iso(i.firstSeen), lastSeen: iso(i.lastSeen) })),
       traits,
       lineage,
       computed: {},

@@ -5,6 +5,7 @@ import { decodeBody } from '../collect/body.js';
 import { Collector, type CollectCall } from '../collect/collector.js';
 import { MessageTypes, RawBatch, RawMessageSchemas } from '../collect/message.js';
 import type { RateLimiter } from '../collect/rate-limit.js';
+import type { LoadShare } from '../core/stage-loop.js';
 import type { Clock } from '../core/clock.js';
 import type { Config } from '../core/config.js';
 import { TandemError, unauthorized } from '../core/errors.js';
@@ -15,6 +16,8 @@ import type { Metrics } from './metrics.js';
 export interface CollectRouteDeps {
   collector: Collector;
   limiter: RateLimiter;
+  /** Told of each request, so background stages yield to collection. */
+  load: LoadShare;
   clock: Clock;
   config: Config['collect'];
   metrics: Metrics;
@@ -43,6 +46,8 @@ export async function collectRoutes(app: FastifyInstance, deps: CollectRouteDeps
   // The body is always JSON whatever the label: the RudderStack Node SDK posts its gzipped batches as
   // application/x-www-form-urlencoded (axios' default for a Buffer), and so does `curl -d`.
   app.addContentTypeParser(['application/json', 'text/plain', 'application/x-www-form-urlencoded'], { parseAs: 'buffer', bodyLimit: deps.config.maxRequestBytes }, (_req, body, done) => done(null, body));
+
+  app.addHook('onRequest', async () => deps.load.requestSeen());
 
   app.addHook('onError', async (_request, _reply, error) => {
     deps.metrics.rejected.inc({ reason: publicCode(error) });

@@ -126,7 +126,8 @@ export interface Store {
     remove(workspaceId: string, kind: string, key: string): Promise<boolean>;
   };
   events: {
-    accept(batch: AcceptBatch): Promise<AcceptResult>;
+    /** Applies log records in order, atomically, each with its consumer offset. */
+    accept(batches: AcceptBatch[]): Promise<AcceptResult>;
     list(workspaceId: string, filter: EventFilter): Promise<StoredEvent[]>;
     /** Events after an id, oldest first, for sinks that copy the history. */
     after(afterId: number, limit: number): Promise<StoredEvent[]>;

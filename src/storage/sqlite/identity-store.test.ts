@@ -25,13 +25,16 @@ describe('SQLite identity store', () => {
     const source = { after: async (afterId: number, limit: number) => events.filter((e) => e.id > afterId).slice(0, limit) };
     const rules = new ActiveIdentityRules({ get: async () => undefined });
 
-    // The second profile reuses the first one's id: the insert fails inside the transaction.
-    const broken = new ResolveStage(source, identity, rules, new ManualClock(), () => 'same');
-    await expect(broken.process(10)).rejects.toThrow(/UNIQUE|PRIMARY/);
-    for (const table of ['identity_profiles', 'identity_identifiers', 'identity_event_profiles', 'identity_positions']) expect(count(db, table), table).toBe(0);
+    // A fault half-way through the commit (at the third event's timeline row) rolls the whole batch back.
+    db.exec(`CREATE TRIGGER fail_third BEFORE INSERT ON identity_event_profiles WHEN NEW.event_id = 3 BEGIN SELECT RAISE(ABORT, 'disk on fire'); END`);
+    let issued = 0;
+    const crashing = new ResolveStage(source, identity, rules, new ManualClock(), undefined, () => `x${++issued}`);
+    await expect(crashing.process(10)).rejects.toThrow(/disk on fire/);
+    for (const table of ['identity_profiles', 'identity_identifiers', 'identity_event_profiles', 'identity_links', 'identity_positions']) expect(count(db, table), table).toBe(0);
+    db.exec('DROP TRIGGER fail_third');
 
     let n = 0;
-    const stage = new ResolveStage(source, identity, rules, new ManualClock(), () => `p${++n}`);
+    const stage = new ResolveStage(source, identity, rules, new ManualClock(), undefined, () => `p${++n}`);
     await stage.drain();
     expect(await identity.position('resolve')).toBe(3);
     expect(await identity.lookup('w', { type: 'anonymous_id', value: 'a1' })).toBe('p1');
@@ -46,11 +49,19 @@ describe('SQLite identity store', () => {
     const identity = openSqliteIdentityStore(db);
     const events = [event(1, { userId: 'u1' }), { ...event(2, { userId: 'u1' }), workspaceId: 'other' }];
     let n = 0;
-    const stage = new ResolveStage({ after: async (a) => events.filter((e) => e.id > a) }, identity, new ActiveIdentityRules({ get: async () => undefined }), new ManualClock(), () => `p${++n}`);
+    const stage = new ResolveStage({ after: async (a) => events.filter((e) => e.id > a) }, identity, new ActiveIdentityRules({ get: async () => undefined }), new ManualClock(), undefined, () => `p${++n}`);
     await stage.drain();
     expect(await identity.lookup('w', { type: 'user_id', value: 'u1' })).toBe('p1');
     expect(await identity.lookup('other', { type: 'user_id', value: 'u1' })).toBe('p2');
     expect(await identity.profile('other', 'p1')).toBeUndefined();
     expect(await identity.canonical('other', 'p1')).toBeUndefined();
+  });
+
+  it('refuses to issue a profile id twice rather than corrupt the graph', async () => {
+    const identity = openSqliteIdentityStore(new Database(':memory:'));
+    const events = [event(1, { userId: 'u1' }), event(2, { userId: 'u2' })];
+    const stage = new ResolveStage({ after: async (a) => events.filter((e) => e.id > a) }, identity, new ActiveIdentityRules({ get: async () => undefined }), new ManualClock(), undefined, () => 'same');
+    await expect(stage.process(10)).rejects.toThrow(/issued twice/);
+    expect(await identity.position('resolve')).toBe(0);
   });
 });

@@ -149,6 +149,7 @@ export class SqliteLog implements Log {
     if (!this.failed) {
       this.failed = new Error('log is closed');
       const exited = new Promise((resolve) => this.writer.once('exit', resolve));
+      this.writer.ref(); // waiting for the writer to finish must keep the process alive
       this.writer.postMessage('close');
       await exited;
     }

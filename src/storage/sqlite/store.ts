@@ -103,47 +103,50 @@ export function openSqliteStore(db: Sqlite, clock: Clock): Store {
     offsetPut: db.prepare('INSERT INTO consumer_offsets (consumer, partition, seq) VALUES (?, ?, ?) ON CONFLICT (consumer, partition) DO UPDATE SET seq = excluded.seq'),
   };
 
-  const acceptTx = db.transaction((batch: AcceptBatch): AcceptResult => {
+  // Several log records in one transaction: fewer commits, and each record's offset is still committed with its effects.
+  const acceptTx = db.transaction((batches: AcceptBatch[]): AcceptResult => {
     const stored: StoredEvent[] = [];
     let duplicates = 0;
     let quarantined = 0;
-    const windowStart = batch.receivedAt - batch.dedupWindowMs;
-    for (const entry of batch.entries as LogEntry[]) {
-      const m = entry.message;
-      if (entry.kind === 'quarantine') {
-        const held = stmt.quarantineHeld.get(batch.workspaceId, m.messageId) as { id: number } | undefined;
-        if (held) stmt.quarantineRefresh.run(JSON.stringify(entry.violations), JSON.stringify(m), batch.receivedAt, held.id);
-        else stmt.quarantineInsert.run(batch.workspaceId, batch.sourceId, m.messageId, m.type, m.event ?? null, JSON.stringify(entry.violations), JSON.stringify(m), batch.receivedAt, batch.receivedAt);
-        quarantined++;
-        continue;
-      }
-      const seen = stmt.dedupGet.get(batch.workspaceId, m.messageId) as { received_at: number } | undefined;
-      if (seen && seen.received_at >= windowStart) {
-        // A replay whose messageId was meanwhile stored (the client resent it fixed) is resolved by that event.
+    for (const batch of batches) {
+      const windowStart = batch.receivedAt - batch.dedupWindowMs;
+      for (const entry of batch.entries as LogEntry[]) {
+        const m = entry.message;
+        if (entry.kind === 'quarantine') {
+          const held = stmt.quarantineHeld.get(batch.workspaceId, m.messageId) as { id: number } | undefined;
+          if (held) stmt.quarantineRefresh.run(JSON.stringify(entry.violations), JSON.stringify(m), batch.receivedAt, held.id);
+          else stmt.quarantineInsert.run(batch.workspaceId, batch.sourceId, m.messageId, m.type, m.event ?? null, JSON.stringify(entry.violations), JSON.stringify(m), batch.receivedAt, batch.receivedAt);
+          quarantined++;
+          continue;
+        }
+        const seen = stmt.dedupGet.get(batch.workspaceId, m.messageId) as { received_at: number } | undefined;
+        if (seen && seen.received_at >= windowStart) {
+          // A replay whose messageId was meanwhile stored (the client resent it fixed) is resolved by that event.
+          if (entry.replayOf !== undefined) stmt.quarantineReplayed.run(batch.receivedAt, entry.replayOf, batch.workspaceId);
+          duplicates++;
+          continue;
+        }
+        const violations = entry.violations.length ? JSON.stringify(entry.violations) : null;
+        const info = stmt.eventInsert.run(
+          batch.workspaceId,
+          batch.sourceId,
+          m.messageId,
+          m.type,
+          m.event ?? null,
+          m.userId ?? null,
+          m.anonymousId ?? null,
+          Date.parse(m.timestamp),
+          batch.receivedAt,
+          violations,
+          JSON.stringify(m),
+        );
+        const id = Number(info.lastInsertRowid);
+        stmt.dedupPut.run(batch.workspaceId, m.messageId, batch.receivedAt, id);
         if (entry.replayOf !== undefined) stmt.quarantineReplayed.run(batch.receivedAt, entry.replayOf, batch.workspaceId);
-        duplicates++;
-        continue;
+        stored.push({ id, workspaceId: batch.workspaceId, sourceId: batch.sourceId, message: m, violations: entry.violations });
       }
-      const violations = entry.violations.length ? JSON.stringify(entry.violations) : null;
-      const info = stmt.eventInsert.run(
-        batch.workspaceId,
-        batch.sourceId,
-        m.messageId,
-        m.type,
-        m.event ?? null,
-        m.userId ?? null,
-        m.anonymousId ?? null,
-        Date.parse(m.timestamp),
-        batch.receivedAt,
-        violations,
-        JSON.stringify(m),
-      );
-      const id = Number(info.lastInsertRowid);
-      stmt.dedupPut.run(batch.workspaceId, m.messageId, batch.receivedAt, id);
-      if (entry.replayOf !== undefined) stmt.quarantineReplayed.run(batch.receivedAt, entry.replayOf, batch.workspaceId);
-      stored.push({ id, workspaceId: batch.workspaceId, sourceId: batch.sourceId, message: m, violations: entry.violations });
+      stmt.offsetPut.run(batch.consumer, batch.partition, batch.offset);
     }
-    stmt.offsetPut.run(batch.consumer, batch.partition, batch.offset);
     return { stored, duplicates, quarantined };
   });
 
@@ -239,8 +242,8 @@ export function openSqliteStore(db: Sqlite, clock: Clock): Store {
       },
     },
     events: {
-      async accept(batch) {
-        return acceptTx(batch);
+      async accept(batches) {
+        return acceptTx(batches);
       },
       async list(workspaceId, f: EventFilter) {
         if (f.messageId !== undefined) {

@@ -1,0 +1,101 @@
+/**
+ * Request handling and the background stages (events, resolve, warehouse sink) share one event loop. Collection
+ * comes first: while requests keep arriving, background turns take at most `share` of the thread and the durable
+ * log holds the backlog; when requests stop, the stages run flat out and catch up.
+ */
+export class LoadShare {
+  private lastRequest = -Infinity;
+  constructor(readonly share = 0.2) {}
+
+  /** Called as each request starts. */
+  requestSeen(): void {
+    this.lastRequest = performance.now();
+  }
+
+  /** Whether requests arrived in the last 50 ms (scheduling uses a monotonic timer, not the domain clock). */
+  busy(): boolean {
+    return performance.now() - this.lastRequest < 50;
+  }
+
+  /** Pause after a background turn of `turnMs`, so that under load background work stays within the share. */
+  pauseAfter(turnMs: number): number {
+    return this.busy() ? Math.min(250, (turnMs * (1 - this.share)) / this.share) : 0;
+  }
+}
+
+/** One step of a stage: does work until `deadline` (a performance.now() value) and says whether work remains. */
+export type StageStep = (deadline: number) => Promise<boolean>;
+
+const TURN_MS = 3;
+
+/**
+ * Runs a stage's steps in short turns: woken by new input, on a slow timer as a safety net, and drained
+ * explicitly by tests and at shutdown. A failed step is retried on the next wake-up (stages commit their
+ * position with their effects, so a retry repeats nothing).
+ */
+export class StageLoop {
+  private running = false;
+  private again = false;
+  private stopped = false;
+  private timer: NodeJS.Timeout | undefined;
+  /** Steps never overlap: a drain and a scheduled turn would otherwise both start from the same position. */
+  private lock: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly name: string,
+    private readonly step: StageStep,
+    private readonly load: LoadShare,
+    private readonly intervalMs = 1000,
+  ) {}
+
+  start(): void {
+    this.timer = setInterval(() => this.wake(), this.intervalMs);
+    this.timer.unref();
+    this.wake();
+  }
+
+  wake(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = true;
+    setImmediate(() => void this.turn());
+  }
+
+  /** Runs steps until no work remains. */
+  async drain(): Promise<void> {
+    while (await this.exclusive(Infinity)) { /* until caught up */ }
+  }
+
+  /** Runs one step for at most `budgetMs`, counted from when it actually starts. */
+  private exclusive(budgetMs: number): Promise<boolean> {
+    const result = this.lock.then(() => this.step(performance.now() + budgetMs));
+    this.lock = result.catch(() => undefined);
+    return result;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    while (this.running) await new Promise((r) => setImmediate(r));
+  }
+
+  private async turn(): Promise<void> {
+    const started = performance.now();
+    try {
+      const more = await this.exclusive(TURN_MS);
+      if ((more || this.again) && !this.stopped) {
+        this.again = false;
+        const pause = this.load.pauseAfter(performance.now() - started);
+        if (pause > 0) setTimeout(() => void this.turn(), pause);
+        else setImmediate(() => void this.turn());
+        return;
+      }
+    } catch (error) {
+      process.emitWarning(`${this.name} stage failed and will retry: ${(error as Error).message}`);
+    }
+    this.running = false;
+  }
+}
