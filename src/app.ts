@@ -73,7 +73,7 @@ export async function createApp(options: AppOptions): Promise<App> {
   const db = openSqlite(join(config.dataDir, 'store.db'), 'normal');
   const store = openSqliteStore(db, clock);
   const log = new SqliteLog(join(config.dataDir, 'log.db'), config.collect.partitions, config.storage.sync);
-  const warehouse = await DuckDbWarehouse.open(join(config.dataDir, 'warehouse.duckdb'));
+  const warehouse = await DuckDbWarehouse.open(join(config.dataDir, 'warehouse.duckdb'), join(config.dataDir, 'store.db'));
   const metrics = createMetrics();
   const firstStart = await bootstrap(store, options.adminToken ?? process.env.TANDEM_ADMIN_TOKEN);
 
@@ -86,7 +86,7 @@ export async function createApp(options: AppOptions): Promise<App> {
   // Collection first: under request load the background stages take at most this share of the thread.
   const load = new LoadShare(config.pipeline.backgroundShare);
   const events = new EventsStage(log, store, clock, metrics, dedupWindowMs, load);
-  const sink = new WarehouseSink(store, warehouse, load);
+  const sink = new WarehouseSink(warehouse, load);
   // Identity shares store.db so that the resolve stage commits its effects and its position together.
   const identity = openSqliteIdentityStore(db);
   const identityRules = new ActiveIdentityRules(store.definitions);

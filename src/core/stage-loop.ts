@@ -5,6 +5,8 @@
  */
 export class LoadShare {
   private lastRequest = -Infinity;
+  /** Earliest start of the next background turn while under load, shared by every stage. */
+  private nextTurn = -Infinity;
   constructor(readonly share = 0.2) {}
 
   /** Called as each request starts. */
@@ -17,9 +19,24 @@ export class LoadShare {
     return performance.now() - this.lastRequest < 50;
   }
 
-  /** Pause after a background turn of `turnMs`, so that under load background work stays within the share. */
+  /**
+   * Pause before the next background turn, after one of `turnMs`. The budget is shared: all stages together stay
+   * within the share, however many there are.
+   */
   pauseAfter(turnMs: number): number {
-    return this.busy() ? Math.min(250, (turnMs * (1 - this.share)) / this.share) : 0;
+    const now = performance.now();
+    if (!this.busy()) {
+      this.nextTurn = -Infinity;
+      return 0;
+    }
+    this.nextTurn = Math.max(this.nextTurn, now) + (turnMs * (1 - this.share)) / this.share;
+    return this.wait();
+  }
+
+  /** How long a background turn must wait now to stay within the share (0 when requests have stopped). */
+  wait(): number {
+    if (!this.busy()) return 0;
+    return Math.max(0, Math.min(250, this.nextTurn - performance.now()));
   }
 }
 
@@ -61,7 +78,12 @@ export class StageLoop {
       return;
     }
     this.running = true;
-    setImmediate(() => void this.turn());
+    this.schedule(this.load.wait());
+  }
+
+  private schedule(pause: number): void {
+    if (pause > 0) setTimeout(() => void this.turn(), pause);
+    else setImmediate(() => void this.turn());
   }
 
   /** Runs steps until no work remains. */
@@ -86,11 +108,10 @@ export class StageLoop {
     const started = performance.now();
     try {
       const more = await this.exclusive(TURN_MS);
+      const pause = this.load.pauseAfter(performance.now() - started); // every turn is charged to the shared budget
       if ((more || this.again) && !this.stopped) {
         this.again = false;
-        const pause = this.load.pauseAfter(performance.now() - started);
-        if (pause > 0) setTimeout(() => void this.turn(), pause);
-        else setImmediate(() => void this.turn());
+        this.schedule(pause);
         return;
       }
     } catch (error) {

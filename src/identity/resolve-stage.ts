@@ -18,7 +18,7 @@ export type ResolvedListener = (events: ResolvedEvent[]) => void;
 
 const CONSUMER = 'resolve';
 // A batch is one read of the graph and one transaction; turns are a few milliseconds (see StageLoop).
-const EVENTS_PER_BATCH = 200;
+const EVENTS_PER_BATCH = 50;
 
 /**
  * The resolve stage: takes stored events in id order, resolves each to a profile (linking identifiers, merging

@@ -1,24 +1,14 @@
-/** The analytical copy of the full history. Embedded: DuckDB. Scale-out: PostgreSQL. */
-export interface WarehouseEvent {
-  id: number;
-  workspaceId: string;
-  sourceId: string;
-  messageId: string;
-  type: string;
-  event: string | null;
-  userId: string | null;
-  anonymousId: string | null;
-  timestamp: number;
-  receivedAt: number;
-  message: string;
-}
-
+/**
+ * The analytical copy of the full history. Embedded: DuckDB. Scale-out: PostgreSQL. The warehouse follows the
+ * event store: each adapter copies stored events in id order from where it stands, by the cheapest path it has
+ * (the embedded one reads the SQLite file on its own thread; a PostgreSQL one would INSERT ... SELECT).
+ */
 export type SqlValue = string | number | boolean | null;
 
 export interface Warehouse {
-  /** Appends events; returns the highest event id now held. */
-  appendEvents(events: WarehouseEvent[]): Promise<number>;
-  /** Highest event id held (0 when empty); the sink resumes after it. */
+  /** Copies up to `limit` events stored since the last call; resolves with whether more remain. */
+  catchUp(limit: number): Promise<boolean>;
+  /** Highest event id held (0 when empty). */
   lastEventId(): Promise<number>;
   query(sql: string, params?: SqlValue[]): Promise<Record<string, unknown>[]>;
   close(): Promise<void>;

@@ -1,69 +1,78 @@
-import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
-import type { SqlValue, Warehouse, WarehouseEvent } from '../../core/ports/warehouse.js';
+import { Worker } from 'node:worker_threads';
+import type { SqlValue, Warehouse } from '../../core/ports/warehouse.js';
 
-const SCHEMA = `
-  CREATE TABLE IF NOT EXISTS events (
-    id BIGINT PRIMARY KEY,
-    workspace_id VARCHAR NOT NULL,
-    source_id VARCHAR NOT NULL,
-    message_id VARCHAR NOT NULL,
-    type VARCHAR NOT NULL,
-    event VARCHAR,
-    user_id VARCHAR,
-    anonymous_id VARCHAR,
-    timestamp_ms BIGINT NOT NULL,
-    received_at_ms BIGINT NOT NULL,
-    message JSON NOT NULL
-  );`;
+interface Reply {
+  id?: number;
+  ready?: boolean;
+  result?: unknown;
+  error?: string;
+}
 
-/** The embedded Warehouse: a DuckDB file beside the SQLite files. Appends go through DuckDB's appender. */
+/**
+ * The embedded Warehouse: a DuckDB file beside the SQLite files, owned by its own thread
+ * (warehouse-worker.mjs), which also follows the SQLite event store. Calls are messages to that thread.
+ */
 export class DuckDbWarehouse implements Warehouse {
-  private constructor(
-    private readonly instance: DuckDBInstance,
-    private readonly conn: DuckDBConnection,
-  ) {}
+  private next = 1;
+  private waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  private failed: Error | undefined;
 
-  static async open(file: string): Promise<DuckDbWarehouse> {
-    const instance = await DuckDBInstance.create(file);
-    const conn = await instance.connect();
-    await conn.run(SCHEMA);
-    return new DuckDbWarehouse(instance, conn);
+  private constructor(private readonly worker: Worker) {
+    worker.on('message', (m: Reply) => {
+      if (m.id === undefined) return;
+      const w = this.waiting.get(m.id);
+      this.waiting.delete(m.id);
+      if (this.waiting.size === 0) worker.unref();
+      if (m.error !== undefined) w?.reject(new Error(`warehouse: ${m.error}`));
+      else w?.resolve(m.result);
+    });
+    const fail = (error: Error) => {
+      this.failed = error;
+      for (const w of this.waiting.values()) w.reject(error);
+      this.waiting.clear();
+    };
+    worker.on('error', fail);
+    worker.on('exit', () => fail(new Error('warehouse thread stopped')));
   }
 
-  async appendEvents(events: WarehouseEvent[]): Promise<number> {
-    if (events.length === 0) return this.lastEventId();
-    const appender = await this.conn.createAppender('events');
-    const text = (v: string | null) => (v === null ? appender.appendNull() : appender.appendVarchar(v));
-    for (const e of events) {
-      appender.appendBigInt(BigInt(e.id));
-      appender.appendVarchar(e.workspaceId);
-      appender.appendVarchar(e.sourceId);
-      appender.appendVarchar(e.messageId);
-      appender.appendVarchar(e.type);
-      text(e.event);
-      text(e.userId);
-      text(e.anonymousId);
-      appender.appendBigInt(BigInt(e.timestamp));
-      appender.appendBigInt(BigInt(e.receivedAt));
-      appender.appendVarchar(e.message);
-      appender.endRow();
-    }
-    appender.closeSync();
-    return events[events.length - 1].id;
+  /** Opens (or creates) `file`, following the events of the SQLite store at `storeFile`. */
+  static async open(file: string, storeFile: string): Promise<DuckDbWarehouse> {
+    const worker = new Worker(new URL('./warehouse-worker.mjs', import.meta.url), { workerData: { file, storeFile } });
+    await new Promise<void>((resolve, reject) => {
+      worker.once('message', () => resolve());
+      worker.once('error', reject);
+    });
+    worker.unref();
+    return new DuckDbWarehouse(worker);
   }
 
-  async lastEventId(): Promise<number> {
-    const rows = await this.query('SELECT COALESCE(MAX(id), 0) AS id FROM events');
-    return Number(rows[0].id);
+  private call<T>(message: Record<string, unknown>): Promise<T> {
+    if (this.failed) return Promise.reject(this.failed);
+    const id = this.next++;
+    this.worker.ref(); // an answer is owed: keep the process alive for it
+    return new Promise<T>((resolve, reject) => {
+      this.waiting.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      this.worker.postMessage({ ...message, id });
+    });
   }
 
-  async query(sql: string, params: SqlValue[] = []): Promise<Record<string, unknown>[]> {
-    const reader = await this.conn.runAndReadAll(sql, params as DuckDBValue[]);
-    return reader.getRowObjectsJS() as Record<string, unknown>[];
+  catchUp(limit: number): Promise<boolean> {
+    return this.call({ op: 'catchUp', limit });
+  }
+
+  lastEventId(): Promise<number> {
+    return this.call({ op: 'lastEventId' });
+  }
+
+  query(sql: string, params: SqlValue[] = []): Promise<Record<string, unknown>[]> {
+    return this.call({ op: 'query', sql, params });
   }
 
   async close(): Promise<void> {
-    this.conn.closeSync();
-    this.instance.closeSync();
+    if (this.failed) return;
+    const exited = new Promise((resolve) => this.worker.once('exit', resolve));
+    this.worker.ref();
+    this.worker.postMessage({ op: 'close' });
+    await exited;
   }
 }
