@@ -85,7 +85,7 @@ export async function createApp(options: AppOptions): Promise<App> {
   const dedupWindowMs = parseDuration(config.collect.dedupWindow, 'collect.dedupWindow');
   // Collection first: under request load the background stages take at most this share of the thread.
   const load = new LoadShare(config.pipeline.backgroundShare);
-  const events = new EventsStage(log, store, clock, metrics, dedupWindowMs, load);
+  const events = new EventsStage(log, store, clock, metrics, dedupWindowMs, load, parseDuration(config.storage.logRetention, 'storage.logRetention'));
   const sink = new WarehouseSink(warehouse, load);
   // Identity shares store.db so that the resolve stage commits its effects and its position together.
   const identity = openSqliteIdentityStore(db);

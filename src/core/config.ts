@@ -19,6 +19,10 @@ export const ConfigSchema = Type.Object(
     }),
     storage: Type.Object(
       {
+        logRetention: Type.String({
+          default: '7d',
+          description: 'How long processed batches stay in the log (for inspection and re-processing) before they are deleted. Unprocessed batches are never deleted.',
+        }),
         sync: Type.Union([Type.Literal('full'), Type.Literal('normal')], {
           default: 'full',
           description: 'Durability of the log (log.db). full: fsync every group commit (survives power loss). normal: survives a killed process, not a power cut.',

@@ -29,4 +29,20 @@ describe('events stage', () => {
     const rows = await t.app.warehouse.query("SELECT message_id, user_id, event FROM events WHERE event = ? ORDER BY id", ['W']);
     expect(rows).toEqual([1, 2, 3].map((i) => ({ message_id: `w${i}`, user_id: `u${i}`, event: 'W' })));
   });
+
+  it('deletes processed log batches older than the retention, and keeps newer ones and the stored events', async () => {
+    const clock = new ManualClock(Date.UTC(2026, 0, 1));
+    t = await startTandem({ clock, config: { storage: { logRetention: '7d' } } });
+    await t.collect('/v1/track', { userId: 'u', event: 'Old', messageId: 'old' });
+    clock.advance(6 * 86_400_000);
+    await t.collect('/v1/track', { userId: 'u', event: 'New', messageId: 'new' });
+    await t.settle();
+    const payloads = async () => (await t.app.log.read(0, 0, 100)).map((r) => JSON.parse(r.payload)[0].message.messageId);
+    expect(await payloads()).toEqual(['old', 'new']);
+    clock.advance(2 * 86_400_000);
+    await t.app.events.prune(clock.now());
+    expect(await payloads()).toEqual(['new']);
+    const stored = (await (await t.admin('/events')).json()).data.map((e: { message: { messageId: string } }) => e.message.messageId);
+    expect(stored).toEqual(['new', 'old']);
+  });
 });

@@ -27,6 +27,7 @@ export class EventsStage {
     private readonly metrics: Metrics,
     private readonly dedupWindowMs: number,
     load: LoadShare,
+    private readonly logRetentionMs = 7 * 86_400_000,
   ) {
     this.loop = new StageLoop('events', (deadline) => this.step(deadline), load);
   }
@@ -89,10 +90,22 @@ export class EventsStage {
     return more;
   }
 
+  /** Hourly: forgets message ids older than the dedup window, and deletes log batches this stage has passed. */
   private maybePrune(): void {
     const now = this.clock.now();
     if (now - this.lastPrune < 3_600_000) return;
     this.lastPrune = now;
-    void this.store.events.pruneDedup(now - this.dedupWindowMs);
+    void this.prune(now);
+  }
+
+  async prune(now: number): Promise<void> {
+    try {
+      await this.store.events.pruneDedup(now - this.dedupWindowMs);
+      for (let p = 0; p < this.log.partitions; p++) {
+        await this.log.trim(p, await this.store.events.offset(CONSUMER, p), now - this.logRetentionMs);
+      }
+    } catch (error) {
+      process.emitWarning(`pruning failed and will be retried in an hour: ${(error as Error).message}`);
+    }
   }
 }

@@ -25,6 +25,8 @@ export interface Log {
   read(partition: number, afterOffset: number, limit: number): Promise<LogRecord[]>;
   /** Highest offset written to a partition (0 when empty). */
   head(partition: number): Promise<number>;
+  /** Deletes a partition's batches at or below `upToOffset` received before `receivedBefore`; returns how many. */
+  trim(partition: number, upToOffset: number, receivedBefore: number): Promise<number>;
   /** Registers a callback run after every durable append (embedded consumers use it to wake up). */
   onAppend(listener: () => void): void;
   close(): Promise<void>;

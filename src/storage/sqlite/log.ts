@@ -31,10 +31,22 @@ const insert = db.prepare('INSERT INTO log (partition, workspace_id, source_id, 
 const write = db.transaction((batches) => {
   for (const b of batches) insert.run(b.partition, b.workspaceId, b.sourceId, b.receivedAt, b.count, b.payload);
 });
+// Processed batches older than the retention are deleted in chunks, so no single transaction holds the lock long.
+const trimChunk = db.prepare('DELETE FROM log WHERE seq IN (SELECT seq FROM log WHERE partition = ? AND seq <= ? AND received_at < ? ORDER BY seq LIMIT 2000)');
 parentPort.on('message', (m) => {
   if (m === 'close') {
     db.close();
     parentPort.close();
+    return;
+  }
+  if (m && m.trim) {
+    let trimmed = 0;
+    try {
+      for (let n = -1; n !== 0; trimmed += n) n = trimChunk.run(m.trim.partition, m.trim.upTo, m.trim.before).changes;
+      parentPort.postMessage({ trimmed });
+    } catch (error) {
+      parentPort.postMessage({ trimmed, error: String((error && error.message) || error) });
+    }
     return;
   }
   try {
@@ -68,6 +80,7 @@ export class SqliteLog implements Log {
   private failed: Error | undefined;
   private idle: (() => void)[] = [];
   private listeners: (() => void)[] = [];
+  private trims: { resolve: (n: number) => void; reject: (e: Error) => void }[] = [];
 
   constructor(file: string, readonly partitions = 1, sync: SyncMode = 'full') {
     this.db = openSqlite(file, sync);
@@ -77,7 +90,10 @@ export class SqliteLog implements Log {
     const driver = createRequire(import.meta.url).resolve('better-sqlite3');
     this.writer = new Worker(WRITER, { eval: true, workerData: { file, driver, synchronous: sync === 'full' ? 'FULL' : 'NORMAL' } });
     this.writer.unref();
-    this.writer.on('message', (error: string | null) => this.committed(error));
+    this.writer.on('message', (m: string | null | { trimmed: number; error?: string }) => {
+      if (m !== null && typeof m === 'object') this.trimmed(m);
+      else this.committed(m);
+    });
     this.writer.on('error', (error) => this.fail(error));
     this.writer.on('exit', () => this.fail(new Error('log writer stopped')));
   }
@@ -107,7 +123,7 @@ export class SqliteLog implements Log {
   private committed(error: string | null): void {
     const group = this.committing ?? [];
     this.committing = undefined;
-    this.writer.unref();
+    if (this.trims.length === 0) this.writer.unref();
     if (error !== null) for (const p of group) p.reject(new Error(`log append failed: ${error}`));
     else for (const p of group) p.resolve();
     // What arrived during that commit is already a group: send it now rather than after another turn of the loop.
@@ -120,9 +136,26 @@ export class SqliteLog implements Log {
     if (this.failed) return;
     this.failed = error;
     for (const p of [...(this.committing ?? []), ...this.pending]) p.reject(error);
+    for (const t of this.trims.splice(0)) t.reject(error);
     this.committing = undefined;
     this.pending = [];
     for (const done of this.idle.splice(0)) done();
+  }
+
+  trim(partition: number, upToOffset: number, receivedBefore: number): Promise<number> {
+    if (this.failed) return Promise.reject(this.failed);
+    return new Promise((resolve, reject) => {
+      this.trims.push({ resolve, reject });
+      this.writer.ref();
+      this.writer.postMessage({ trim: { partition, upTo: upToOffset, before: receivedBefore } });
+    });
+  }
+
+  private trimmed(reply: { trimmed: number; error?: string }): void {
+    const waiter = this.trims.shift();
+    if (!this.committing && this.trims.length === 0) this.writer.unref();
+    if (reply.error !== undefined) waiter?.reject(new Error(`log trim failed: ${reply.error}`));
+    else waiter?.resolve(reply.trimmed);
   }
 
   async read(partition: number, afterOffset: number, limit: number): Promise<LogRecord[]> {
