@@ -1,5 +1,6 @@
 import { randomInt } from 'node:crypto';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { systemClock } from '../core/clock.js';
 import { TandemError } from '../core/errors.js';
 import { countHistory, generateHistory, type DemoMessage } from './generate.js';
 import { describeFetchError, errorOf, progressBar, sendMessages, type SendResult } from './send.js';
@@ -68,7 +69,7 @@ export function demoCommand(): Command {
     .addOption(new Option('--admin-token <token>', `admin token, to create a source '${DEMO_SOURCE}' when no write key is given`).env('TANDEM_ADMIN_TOKEN'))
     .option('--concurrency <n>', 'requests in flight', wholeNumber(1), 4)
     .action(async (opts: DemoOptions) => {
-      const summary = await runDemo(opts, { now: Date.now(), note: (line) => process.stderr.write(`${line}\n`), progress: true });
+      const summary = await runDemo(opts, { now: systemClock.now(), note: (line) => process.stderr.write(`${line}\n`), progress: true });
       process.stdout.write(`${formatSummary(summary)}\n`);
       if (summary.send.refused > 0) process.exitCode = 1;
     });

@@ -1,4 +1,5 @@
 import cliProgress from 'cli-progress';
+import { systemClock } from '../core/clock.js';
 import { TandemError } from '../core/errors.js';
 import type { DemoMessage } from './generate.js';
 
@@ -87,7 +88,7 @@ export async function sendMessages(messages: Iterable<DemoMessage> | AsyncIterab
 
   const post = async (items: string[]): Promise<void> => {
     // sentAt is informational here: /v1/import keeps the messages' own timestamps.
-    const body = `{"batch":[${items.join(',')}],"sentAt":"${new Date().toISOString()}"}`;
+    const body = `{"batch":[${items.join(',')}],"sentAt":"${new Date(systemClock.now()).toISOString()}"}`;
     for (let attempt = 0; ; attempt++) {
       if (fatal) return;
       let res: Response;
@@ -176,7 +177,7 @@ export function retryAfter(header: string | null): number | undefined {
   const seconds = Number(header);
   if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
   const at = Date.parse(header);
-  return Number.isFinite(at) ? Math.max(0, at - Date.now()) : undefined;
+  return Number.isFinite(at) ? Math.max(0, at - systemClock.now()) : undefined;
 }
 
 /** The message of an error answer: Tandem's `{ error: { code, message } }`, else the body's start. */
