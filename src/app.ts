@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
+import { CollectPool } from './collect/collect-pool.js';
 import { Collector } from './collect/collector.js';
 import { Quarantine } from './collect/quarantine/quarantine.js';
 import { TrackingPlans } from './collect/tracking-plan/check.js';
@@ -20,7 +21,11 @@ import { ResolveStage } from './identity/resolve-stage.js';
 import { ActiveIdentityRules } from './identity/rules.js';
 import { Profiles } from './profiles/profiles.js';
 import { identityRulesRoutes } from './server/identity-rules-routes.js';
+import { identityGraphRoutes } from './server/identity-graph-routes.js';
 import { profilesRoutes } from './server/profiles-routes.js';
+import { Privacy } from './profiles/privacy.js';
+import { privacyRoutes } from './server/privacy-routes.js';
+import { openSqlitePrivacyStore } from './storage/sqlite/privacy-store.js';
 import { openSqliteIdentityStore } from './storage/sqlite/identity-store.js';
 import { buildHttp } from './server/http.js';
 import { createMetrics, type Metrics } from './server/metrics.js';
@@ -55,6 +60,8 @@ export interface App {
   sink: WarehouseSink;
   /** The resolve stage: stored events to profiles (identity graph, traits). */
   resolve: ResolveStage;
+  /** Privacy operations: erasure, export, subscriptions. */
+  privacy: Privacy;
   /** Secrets created on this start, shown once: a generated admin token, the default source's write key. */
   firstStart: { adminToken?: string; writeKey?: string };
   listen(): Promise<string>;
@@ -81,7 +88,12 @@ export async function createApp(options: AppOptions): Promise<App> {
   const plans = new TrackingPlans(store, (message) => logger.warn(message));
   await plans.prepare(DEFAULT_WORKSPACE);
   const quarantine = new Quarantine({ store, log, plans, clock, limits: config.collect });
-  const collector = new Collector(log, plans, config.collect, metrics);
+  const collector = new Collector(log, plans, config.collect);
+  // Collect threads prepare batches beside the event loop (config collect.threads; 0 keeps it all on the loop).
+  const pool = config.collect.threads > 0
+    ? await CollectPool.start(config.collect.threads, { storeFile: join(config.dataDir, 'store.db'), limits: config.collect, partitions: log.partitions })
+    : undefined;
+  if (pool) plans.onChange((workspaceId) => pool.plansChanged(workspaceId));
   const dedupWindowMs = parseDuration(config.collect.dedupWindow, 'collect.dedupWindow');
   // Collection first: under request load the background stages take at most this share of the thread.
   const load = new LoadShare(config.pipeline.backgroundShare);
@@ -93,6 +105,15 @@ export async function createApp(options: AppOptions): Promise<App> {
   const resolve = new ResolveStage(store.events, identity, identityRules, clock, load);
   const profiles = new Profiles(identity, identityRules, store.sources);
   events.subscribe(() => resolve.wake());
+  // Erasure runs between resolve batches (the graph's one writer) after draining the backlog: docs/decisions/0005.
+  const privacy = new Privacy({
+    store, privacy: openSqlitePrivacyStore(db), identity, profiles, rules: identityRules, warehouse, log, clock,
+    pipeline: { drain: async () => { await events.drain(); await resolve.drain(); }, exclusive: (fn) => resolve.exclusive(fn) },
+    onError: (message) => logger.error(message),
+  });
+  resolve.filterWith(privacy);
+  resolve.subscribe((resolved) => privacy.onResolved(resolved));
+  profiles.extend(async (workspaceId, view) => ({ subscriptions: await privacy.subscriptions(workspaceId, view) }));
 
   const sources = new Map<string, Source>();
   const http = await buildHttp({
@@ -103,6 +124,8 @@ export async function createApp(options: AppOptions): Promise<App> {
     stage: events,
     collect: {
       collector,
+      pool,
+      log,
       limiter: new RateLimiter(clock),
       load,
       clock,
@@ -127,24 +150,29 @@ export async function createApp(options: AppOptions): Promise<App> {
       (admin) => trackingPlansRoutes(admin, { store, clock, plans }),
       (admin) => quarantineRoutes(admin, { store, quarantine }),
       profilesRoutes({ profiles, identity, sources: store.sources }),
+      privacyRoutes({ privacy, store, clock }),
       identityRulesRoutes({ store, clock, onChange: (workspaceId) => identityRules.invalidate(workspaceId) }),
+      identityGraphRoutes({ store, identity, rules: identityRules }),
     ],
   });
 
   events.start();
   sink.start();
   resolve.start();
+  void privacy.recover();
 
   return {
-    config, clock, store, log, warehouse, metrics, http, collector, events, sink, resolve, firstStart,
+    config, clock, store, log, warehouse, metrics, http, collector, events, sink, resolve, privacy, firstStart,
     async listen() {
       return http.listen({ host: config.host, port: config.port });
     },
     async close() {
       await http.close();
+      await pool?.close();
       await events.stop();
       await resolve.stop();
       await sink.stop();
+      await privacy.idle();
       await log.close();
       await store.close();
       await warehouse.close();

@@ -2,7 +2,6 @@ import type { Config } from '../core/config.js';
 import { badRequest, TandemError } from '../core/errors.js';
 import type { Log, LogBatch } from '../core/ports/log.js';
 import type { Source } from '../core/ports/store.js';
-import type { Metrics } from '../server/metrics.js';
 import { MessageTypes, type Message, type MessageType, type Violation } from './message.js';
 import { normalise, type BatchDefaults } from './normalise.js';
 import { partitionOf } from './partition.js';
@@ -30,6 +29,15 @@ export interface CollectResult {
   errors: MessageError[];
 }
 
+/** A checked request: what to append to the log, what to answer, and what to count. */
+export interface PreparedBatch extends CollectResult {
+  batches: LogBatch[];
+  /** Messages in the request. */
+  received: number;
+  /** Accepted messages with tracking-plan violations recorded. */
+  flagged: number;
+}
+
 export type CollectCall = { kind: 'single'; type: MessageType } | { kind: 'batch' } | { kind: 'import' };
 
 const TYPES = new Set<string>(MessageTypes);
@@ -37,14 +45,14 @@ const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typ
 
 /**
  * The collect stage: validates and normalises Segment-spec messages, applies the source's tracking plan, and
- * appends them to the Log grouped by partition. Resolves only once the log holds them durably.
+ * groups them by partition into log batches (`prepare`, pure and synchronous, so it can run on a collect thread);
+ * `collect` also appends them to the Log and resolves only once the log holds them durably.
  */
 export class Collector {
   constructor(
-    private readonly log: Log,
+    private readonly log: Pick<Log, 'partitions' | 'append'>,
     private readonly plans: TrackingPlanCheck,
     private readonly limits: Config['collect'],
-    private readonly metrics: Metrics,
   ) {}
 
   /** Number of messages a request carries, for rate limiting before the work is done. */
@@ -52,10 +60,16 @@ export class Collector {
     return call.kind === 'single' ? 1 : Array.isArray(body.batch) ? body.batch.length : 0;
   }
 
-  async collect(source: Source, call: CollectCall, body: Record<string, unknown>, receivedAt: number): Promise<CollectResult> {
+  async collect(source: Source, call: CollectCall, body: Record<string, unknown>, receivedAt: number): Promise<PreparedBatch> {
+    const prepared = this.prepare(source, call, body, receivedAt);
+    await this.log.append(prepared.batches);
+    return prepared;
+  }
+
+  /** Checks and serialises a request's messages. Throws a TandemError when nothing in it can be kept. */
+  prepare(source: Source, call: CollectCall, body: Record<string, unknown>, receivedAt: number): PreparedBatch {
     const items = this.itemsOf(call, body);
     const defaults = call.kind === 'single' ? {} : this.defaultsOf(body);
-    this.metrics.received.inc({ source: source.key }, items.length);
 
     const errors: MessageError[] = [];
     const groups = new Map<number, string[]>();
@@ -68,7 +82,6 @@ export class Collector {
       const fail = (p: MessageProblem) => {
         const messageId = isObject(raw) && typeof raw.messageId === 'string' ? raw.messageId : undefined;
         errors.push({ index, ...(messageId !== undefined ? { messageId } : {}), ...p });
-        this.metrics.rejected.inc({ reason: p.code });
       };
       if (!TYPES.has(type as string)) {
         const path = `${prefix}.type`;
@@ -101,7 +114,7 @@ export class Collector {
 
     if (call.kind === 'single' && errors.length) {
       const e = errors[0];
-      throw new TandemError(e.code, e.message, 400, e.path);
+      throw new TandemError(e.code, e.message, 400, e.path, errors);
     }
     if (groups.size === 0) {
       const e = errors[0];
@@ -116,11 +129,7 @@ export class Collector {
       count: entries.length,
       payload: `[${entries.join(',')}]`,
     }));
-    await this.log.append(batches);
-    this.metrics.accepted.inc({ source: source.key }, accepted);
-    if (quarantined) this.metrics.quarantined.inc({ source: source.key }, quarantined);
-    if (flagged) this.metrics.flagged.inc({ source: source.key }, flagged);
-    return { accepted, quarantined, errors };
+    return { batches, received: items.length, accepted, quarantined, flagged, errors };
   }
 
   private itemsOf(call: CollectCall, body: Record<string, unknown>): [unknown, unknown][] {

@@ -43,6 +43,12 @@ export const ConfigSchema = Type.Object(
     ),
     collect: Type.Object(
       {
+        threads: Type.Integer({
+          default: 1,
+          minimum: 0,
+          maximum: 16,
+          description: 'Collect threads that decode and check request bodies beside the event loop (0: on the event loop).',
+        }),
         maxMessageBytes: Type.Integer({ default: 32 * 1024, minimum: 1024, description: 'Largest message accepted, as stored (bytes).' }),
         maxRequestBytes: Type.Integer({ default: 500 * 1024, minimum: 1024, description: 'Largest request body, after decompression (bytes).' }),
         maxBatchMessages: Type.Integer({ default: 2500, minimum: 1, description: 'Most messages in one batch request.' }),

@@ -16,9 +16,18 @@ export interface StoredEvents {
 
 export type ResolvedListener = (events: ResolvedEvent[]) => void;
 
+/** Decides, per event, whether it is dropped before resolution (privacy tombstones: docs/decisions/0005). */
+export interface ResolveFilter {
+  dropped(workspaceId: string, identities: EventIdentity[]): Promise<boolean[] | undefined>;
+}
+
 const CONSUMER = 'resolve';
-// A batch is one read of the graph and one transaction; turns are a few milliseconds (see StageLoop).
-const EVENTS_PER_BATCH = 50;
+// A batch is one read of the graph and one transaction. While collection requests arrive, batches stay small so
+// that turns stay a few milliseconds (see StageLoop). Otherwise they are large: a commit's cost is mostly the
+// index pages it dirties, and events of one batch share pages, so 5,000 events per commit resolve about 3 times
+// faster than 50 (docs/benchmarks.md, identity), at the price of a transaction of a few hundred milliseconds.
+const EVENTS_PER_BUSY_BATCH = 50;
+const EVENTS_PER_IDLE_BATCH = 5000;
 
 /**
  * The resolve stage: takes stored events in id order, resolves each to a profile (linking identifiers, merging
@@ -37,10 +46,24 @@ export class ResolveStage {
     private readonly identity: IdentityStore,
     private readonly rules: ActiveIdentityRules,
     private readonly clock: Clock,
-    load: LoadShare = new LoadShare(),
+    private readonly load: LoadShare = new LoadShare(),
     private readonly newProfileId: () => string = newId,
   ) {
     this.loop = new StageLoop('resolve', (deadline) => this.step(deadline), load);
+  }
+
+  private filter: ResolveFilter | undefined;
+
+  /** Events the filter drops resolve to no profile: no identifiers, links, traits or timeline row. */
+  filterWith(filter: ResolveFilter): void {
+    this.filter = filter;
+  }
+
+  /** Runs `fn` between batches, never beside one: graph writers other than the stage (privacy erasure) go through here. */
+  exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn);
+    this.queue = run.catch(() => undefined);
+    return run;
   }
 
   /** Runs on every wake() (the events stage's listener calls it after storing events) and on a slow timer. */
@@ -69,7 +92,7 @@ export class ResolveStage {
   /** Resolves batches until the deadline (a performance.now() value); true if events may remain. */
   private async step(deadline: number): Promise<boolean> {
     for (;;) {
-      const more = await this.process(EVENTS_PER_BATCH);
+      const more = await this.process(this.load.busy() ? EVENTS_PER_BUSY_BATCH : EVENTS_PER_IDLE_BATCH);
       if (!more) return false;
       if (performance.now() >= deadline) return true;
     }
@@ -103,6 +126,7 @@ export class ResolveStage {
     for (const [workspaceId, list] of byWorkspace) {
       const rules = await this.rules.for(workspaceId);
       const identities = list.map((e) => extractIdentity(e.id, e.message, rules));
+      const dropped = this.filter && (await this.filter.dropped(workspaceId, identities));
       const graph = new WorkingGraph(await this.identity.slice(workspaceId, identities.flatMap(lookups)));
       list.forEach((e, i) => {
         out.set(e.id, {
@@ -110,7 +134,7 @@ export class ResolveStage {
           sourceId: e.sourceId,
           messageId: e.message.messageId,
           at: Date.parse(e.message.timestamp),
-          resolution: resolveEvent(graph, identities[i], rules, this.newProfileId),
+          resolution: dropped?.[i] ? { eventId: e.id, profileId: null, merges: [], identifiers: [] } : resolveEvent(graph, identities[i], rules, this.newProfileId),
           traits: sightings(e.message),
         });
       });

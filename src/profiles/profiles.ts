@@ -19,6 +19,11 @@ export const ProfileView = Type.Object({
   computed: Type.Object({}, { additionalProperties: true }),
   audiences: Type.Array(Type.String()),
   mergedFrom: Type.Array(Type.String(), { description: 'Profiles merged into this one.' }),
+  subscriptions: Type.Optional(
+    Type.Record(Type.String(), Type.Object({ status: Type.String(), at: Iso, source: Type.String(), messageId: Type.Optional(Type.String()) }), {
+      description: 'Per group (e.g. marketing_email): the latest subscription change, its time and source (docs/profiles.md#privacy).',
+    }),
+  ),
   firstSeen: Iso,
   lastSeen: Iso,
   createdAt: Iso,
@@ -32,8 +37,17 @@ export interface SourceKeys {
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
+/** Adds fields to a profile view (privacy adds `subscriptions`). */
+export type ProfileExtension = (workspaceId: string, view: ProfileView) => Promise<Partial<ProfileView>>;
+
 /** Assembles unified profiles from the identity store: identifiers, traits after survivorship, lineage. */
 export class Profiles {
+  private extensions: ProfileExtension[] = [];
+
+  extend(extension: ProfileExtension): void {
+    this.extensions.push(extension);
+  }
+
   constructor(
     private readonly identity: IdentityStore,
     private readonly rules: ActiveIdentityRules,
@@ -105,7 +119,7 @@ export class Profiles {
       lineage[name] = { rule: winner.rule, source: sourceKey(winner.lineage.sourceId), messageId: winner.lineage.messageId, eventId: winner.lineage.eventId, time: iso(winner.lineage.at) };
     }
     const seen = record.identifiers.flatMap((i) => [i.firstSeen, i.lastSeen]);
-    return {
+    const view: ProfileView = {
       id: record.id,
       identifiers: [...record.identifiers].sort((a, b) => rules.rank(a.type) - rules.rank(b.type) || (a.type < b.type ? -1 : a.type > b.type ? 1 : 0)).map((i) => ({ type: i.type, value: i.value, firstSeen: iso(i.firstSeen), lastSeen: iso(i.lastSeen) })),
       traits,
@@ -117,5 +131,7 @@ export class Profiles {
       lastSeen: iso(seen.length ? Math.max(...seen) : record.createdAt),
       createdAt: iso(record.createdAt),
     };
+    for (const extend of this.extensions) Object.assign(view, await extend(workspaceId, view));
+    return view;
   }
 }

@@ -2,7 +2,9 @@ import cors from '@fastify/cors';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import { decodeBody } from '../collect/body.js';
-import { Collector, type CollectCall } from '../collect/collector.js';
+import { Collector, type CollectCall, type PreparedBatch } from '../collect/collector.js';
+import type { CollectPool } from '../collect/collect-pool.js';
+import type { Log } from '../core/ports/log.js';
 import { MessageTypes, RawBatch, RawMessageSchemas } from '../collect/message.js';
 import type { RateLimiter } from '../collect/rate-limit.js';
 import type { LoadShare } from '../core/stage-loop.js';
@@ -15,6 +17,9 @@ import type { Metrics } from './metrics.js';
 
 export interface CollectRouteDeps {
   collector: Collector;
+  /** Collect threads; without them (or for a write key sent in the body) the event loop prepares batches itself. */
+  pool?: CollectPool;
+  log: Pick<Log, 'append'>;
   limiter: RateLimiter;
   /** Told of each request, so background stages yield to collection. */
   load: LoadShare;
@@ -50,14 +55,14 @@ export async function collectRoutes(app: FastifyInstance, deps: CollectRouteDeps
   app.addHook('onRequest', async () => deps.load.requestSeen());
 
   app.addHook('onError', async (_request, _reply, error) => {
-    deps.metrics.rejected.inc({ reason: publicCode(error) });
+    // A request refused because of its messages counts each message's reason; any other refusal counts once.
+    const details = error instanceof TandemError ? (error.details as { code?: string }[] | undefined) : undefined;
+    if (details) for (const d of details) deps.metrics.rejected.inc({ reason: d.code ?? 'invalid' });
+    else deps.metrics.rejected.inc({ reason: publicCode(error) });
   });
 
-  const handle = (call: CollectCall) => async (request: FastifyRequest, reply: FastifyReply) => {
-    const receivedAt = deps.clock.now();
-    const body = decodeBody(request.body as Buffer, request.headers['content-encoding'] as string | undefined, deps.config.maxRequestBytes);
-    const source = await authenticate(request, body, deps);
-    const cost = Collector.count(call, body);
+  /** Takes `cost` tokens from the source's bucket, or refuses with 429; sets the rate-limit headers either way. */
+  const limit = (source: Source, cost: number, reply: FastifyReply) => {
     const rate = source.settings.rateLimit ?? deps.config.rateLimit;
     const burst = rate.burst ?? rate.eventsPerSecond * 2;
     const decision = deps.limiter.take(source.id, cost, rate.eventsPerSecond, burst);
@@ -67,8 +72,41 @@ export async function collectRoutes(app: FastifyInstance, deps: CollectRouteDeps
       void reply.header('Retry-After', decision.retryAfterSeconds);
       throw new TandemError('rate_limited', `write key '${source.key}' is over its limit of ${rate.eventsPerSecond} events per second; retry after ${decision.retryAfterSeconds} s`, 429);
     }
-    const result = await deps.collector.collect(source, call, body, receivedAt);
-    return { success: true, ...result };
+  };
+
+  const handle = (call: CollectCall) => async (request: FastifyRequest, reply: FastifyReply) => {
+    const receivedAt = deps.clock.now();
+    const raw = request.body as Buffer;
+    const encoding = request.headers['content-encoding'] as string | undefined;
+    const headerKey = writeKeyFromHeader(request);
+    let source: Source | undefined;
+    let prepared: PreparedBatch;
+    try {
+      if (headerKey !== undefined && deps.pool) {
+        // The usual case: the body is decoded and checked on a collect thread. The message count is known only
+        // then, so the rate limit is applied to the prepared request (a refused one costs that work, nothing more).
+        source = await sourceOf(headerKey, deps);
+        prepared = await deps.pool.prepare(source, call, raw, encoding, receivedAt);
+        limit(source, prepared.received, reply);
+      } else {
+        const body = decodeBody(raw, encoding, deps.config.maxRequestBytes);
+        source = await sourceOf(headerKey ?? bodyWriteKey(body), deps);
+        limit(source, Collector.count(call, body), reply);
+        prepared = deps.collector.prepare(source, call, body, receivedAt);
+      }
+    } catch (error) {
+      // Messages refused one by one are still messages received.
+      if (error instanceof TandemError && error.details) deps.metrics.received.inc({ source: source?.key ?? 'unknown' }, error.details.length);
+      throw error;
+    }
+    await deps.log.append(prepared.batches);
+    const labels = { source: source.key };
+    deps.metrics.received.inc(labels, prepared.received);
+    deps.metrics.accepted.inc(labels, prepared.accepted);
+    if (prepared.quarantined) deps.metrics.quarantined.inc(labels, prepared.quarantined);
+    if (prepared.flagged) deps.metrics.flagged.inc(labels, prepared.flagged);
+    for (const e of prepared.errors) deps.metrics.rejected.inc({ reason: e.code });
+    return { success: true, accepted: prepared.accepted, quarantined: prepared.quarantined, errors: prepared.errors };
   };
 
   const response = { 200: Accepted };
@@ -81,15 +119,21 @@ export async function collectRoutes(app: FastifyInstance, deps: CollectRouteDeps
   app.post('/v1/import', { bodyLimit, schema: { summary: 'Import historical messages; timestamps are kept as sent', tags: ['collect'], body: RawBatch, response } }, handle({ kind: 'import' }));
 }
 
-async function authenticate(request: FastifyRequest, body: Record<string, unknown>, deps: CollectRouteDeps): Promise<Source> {
-  let writeKey: string | undefined;
+/** The write key from HTTP Basic auth, if the request has an Authorization header. */
+function writeKeyFromHeader(request: FastifyRequest): string | undefined {
   const header = request.headers.authorization;
-  if (header) {
-    const [scheme, encoded] = header.split(' ');
-    if (scheme?.toLowerCase() !== 'basic' || !encoded) throw unauthorized('Authorization must be HTTP Basic with the write key as user name and an empty password');
-    const decoded = Buffer.from(encoded, 'base64').toString('utf8');
-    writeKey = decoded.includes(':') ? decoded.slice(0, decoded.indexOf(':')) : decoded;
-  } else if (typeof body.writeKey === 'string') writeKey = body.writeKey;
+  if (!header) return undefined;
+  const [scheme, encoded] = header.split(' ');
+  if (scheme?.toLowerCase() !== 'basic' || !encoded) throw unauthorized('Authorization must be HTTP Basic with the write key as user name and an empty password');
+  const decoded = Buffer.from(encoded, 'base64').toString('utf8');
+  return decoded.includes(':') ? decoded.slice(0, decoded.indexOf(':')) : decoded;
+}
+
+function bodyWriteKey(body: Record<string, unknown>): string | undefined {
+  return typeof body.writeKey === 'string' ? body.writeKey : undefined;
+}
+
+async function sourceOf(writeKey: string | undefined, deps: CollectRouteDeps): Promise<Source> {
   if (!writeKey) throw unauthorized('missing write key: send HTTP Basic auth with the write key as user name, or writeKey in the body');
   const source = await deps.sourceByWriteKey(writeKey);
   if (!source) throw unauthorized('the write key is not valid');

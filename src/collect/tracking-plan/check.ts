@@ -309,6 +309,7 @@ export class TrackingPlans implements TrackingPlanCheck {
   /** Bumped by every change, so that a load racing with a save starts over instead of caching a stale plan. */
   private readonly generations = new Map<string, number>();
   private readonly checker = new Checker();
+  private readonly listeners: ((workspaceId: string) => void)[] = [];
 
   constructor(private readonly store: Store, private readonly warn: (message: string) => void = (m) => process.emitWarning(m)) {}
 
@@ -356,8 +357,20 @@ export class TrackingPlans implements TrackingPlanCheck {
     this.workspaces.get(workspaceId)?.delete(key);
   }
 
+  /** Drops a workspace's cached plans; the next prepare() reads them again (collect threads, after a change elsewhere). */
+  forget(workspaceId: string): void {
+    this.bump(workspaceId);
+    this.workspaces.delete(workspaceId);
+  }
+
+  /** Calls `listener` with the workspace id whenever a plan is saved or removed here. */
+  onChange(listener: (workspaceId: string) => void): void {
+    this.listeners.push(listener);
+  }
+
   private bump(workspaceId: string): void {
     this.generations.set(workspaceId, (this.generations.get(workspaceId) ?? 0) + 1);
+    for (const listener of this.listeners) listener(workspaceId);
   }
 
   private async load(workspaceId: string): Promise<void> {

@@ -27,6 +27,11 @@ export interface Log {
   head(partition: number): Promise<number>;
   /** Deletes a partition's batches at or below `upToOffset` received before `receivedBefore`; returns how many. */
   trim(partition: number, upToOffset: number, receivedBefore: number): Promise<number>;
+  /**
+   * Privacy erasure: rewrites the workspace's batches without the messages with these ids (other messages in the
+   * same batches stay, in order); returns how many messages were removed. Runs on the log's only writer.
+   */
+  forget(workspaceId: string, messageIds: string[]): Promise<number>;
   /** Registers a callback run after every durable append (embedded consumers use it to wake up). */
   onAppend(listener: () => void): void;
   close(): Promise<void>;

@@ -199,6 +199,31 @@ export interface ConflictRecord extends MergeConflict {
   at: number;
 }
 
+/** A link between two identifiers of one profile, created by an event's linking set. */
+export interface LinkRecord {
+  from: Identifier;
+  to: Identifier;
+  /** The event that created the link (later events repeating it add no evidence row). */
+  eventId: number;
+  at: number;
+}
+
+export interface ProfileGraphRecord {
+  links: LinkRecord[];
+  /** Merges into this profile or into profiles merged into it, oldest first. */
+  merges: MergeRecord[];
+}
+
+/** What a console shows of an event cited as evidence. */
+export interface EvidenceEvent {
+  eventId: number;
+  messageId: string;
+  type: string;
+  /** Event timestamp (ms). */
+  timestamp: number;
+  sourceId: string;
+}
+
 export interface ProfileSearch {
   /** Identifier values starting with this. */
   identifierPrefix: string;
@@ -226,4 +251,12 @@ export interface IdentityStore {
   merges(workspaceId: string, profileId: string): Promise<MergeRecord[]>;
   /** Merge conflicts, newest first; with profileId, those that touched or concerned that profile. */
   conflicts(workspaceId: string, filter: { profileId?: string; before?: number; limit: number }): Promise<ConflictRecord[]>;
+  /** Read-only: the links among a surviving profile's identifiers and every merge that formed it (nested merges included). */
+  graph(workspaceId: string, profileId: string): Promise<ProfileGraphRecord>;
+  /** Read-only: summaries of stored events, for showing them as evidence; ids of erased events are left out. */
+  evidence(workspaceId: string, eventIds: number[]): Promise<EvidenceEvent[]>;
+  /** Read-only: a workspace's stored events after an id, oldest first, optionally within [from, to) by event timestamp. */
+  history(workspaceId: string, filter: { afterId: number; from?: number; to?: number; limit: number }): Promise<StoredEvent[]>;
+  /** Read-only: the surviving profile each of these events resolved to (events not resolved yet are left out). */
+  eventProfiles(workspaceId: string, eventIds: number[]): Promise<Map<number, string>>;
 }

@@ -11,5 +11,7 @@ export interface Warehouse {
   /** Highest event id held (0 when empty). */
   lastEventId(): Promise<number>;
   query(sql: string, params?: SqlValue[]): Promise<Record<string, unknown>[]>;
+  /** Rewrites the storage so that deleted rows leave no bytes behind (privacy erasure); may copy everything. */
+  compact(): Promise<void>;
   close(): Promise<void>;
 }

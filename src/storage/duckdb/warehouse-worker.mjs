@@ -4,6 +4,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { DuckDBInstance } from '@duckdb/node-api';
 import Database from 'better-sqlite3';
+import { existsSync, renameSync, rmSync } from 'node:fs';
 
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS events (
@@ -20,8 +21,8 @@ const SCHEMA = `
     message JSON NOT NULL
   );`;
 
-const instance = await DuckDBInstance.create(workerData.file);
-const conn = await instance.connect();
+let instance = await DuckDBInstance.create(workerData.file);
+let conn = await instance.connect();
 await conn.run(SCHEMA);
 let store; // opened lazily: the store file may be created after the warehouse
 let select;
@@ -60,9 +61,37 @@ async function query(sql, params) {
   return reader.getRowObjectsJS();
 }
 
-const ops = { catchUp: (m) => catchUp(m.limit), lastEventId: () => lastEventId(), query: (m) => query(m.sql, m.params) };
+/**
+ * Privacy erasure: DuckDB keeps deleted rows' bytes in the file (VACUUM does not reclaim them), so the database is
+ * copied into a fresh file that replaces the old one. Costs a full copy: erasures are batched before calling it.
+ */
+async function compact() {
+  const file = workerData.file;
+  const fresh = `${file}.compact`;
+  if (existsSync(fresh)) rmSync(fresh);
+  await conn.run('CHECKPOINT');
+  const name = (await conn.runAndReadAll('SELECT current_database() AS db')).getRowObjectsJS()[0].db;
+  await conn.run(`ATTACH '${fresh.replaceAll("'", "''")}' AS tandem_compact`);
+  await conn.run(`COPY FROM DATABASE "${name}" TO tandem_compact`);
+  await conn.run('DETACH tandem_compact');
+  conn.closeSync();
+  instance.closeSync();
+  if (existsSync(`${file}.wal`)) rmSync(`${file}.wal`); // empty after the checkpoint; must not replay into the copy
+  renameSync(fresh, file); // atomic: a crash leaves either the old file or the compacted one
+  instance = await DuckDBInstance.create(file);
+  conn = await instance.connect();
+}
 
-parentPort.on('message', async (m) => {
+const ops = { catchUp: (m) => catchUp(m.limit), lastEventId: () => lastEventId(), query: (m) => query(m.sql, m.params), compact: () => compact() };
+
+// Messages run one after another: a DELETE (privacy erasure) must not slip into a catch-up's await between reading
+// the store and appending, or the rows it read before the store deleted them would be appended after the DELETE.
+let turn = Promise.resolve();
+parentPort.on('message', (m) => {
+  turn = turn.then(() => handle(m));
+});
+
+async function handle(m) {
   if (m.op === 'close') {
     store?.close();
     conn.closeSync();
@@ -75,5 +104,5 @@ parentPort.on('message', async (m) => {
   } catch (error) {
     parentPort.postMessage({ id: m.id, error: String(error?.message ?? error) });
   }
-});
+}
 parentPort.postMessage({ ready: true });

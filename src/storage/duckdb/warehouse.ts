@@ -64,6 +64,10 @@ export class DuckDbWarehouse implements Warehouse {
     return this.call({ op: 'lastEventId' });
   }
 
+  compact(): Promise<void> {
+    return this.call({ op: 'compact' });
+  }
+
   query(sql: string, params: SqlValue[] = []): Promise<Record<string, unknown>[]> {
     return this.call({ op: 'query', sql, params });
   }

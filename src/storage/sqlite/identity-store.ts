@@ -1,5 +1,5 @@
 import type { Message, Violation } from '../../collect/message.js';
-import type { ConflictRecord, IdentifierRecord, IdentityStore, MergeRecord, ResolvedEvent, StoredEvent } from '../../core/ports/store.js';
+import type { ConflictRecord, EvidenceEvent, IdentifierRecord, IdentityStore, MergeRecord, ResolvedEvent, StoredEvent } from '../../core/ports/store.js';
 import type { GraphProfile } from '../../identity/graph.js';
 import { identifierKey, type Identifier } from '../../identity/model.js';
 import type { TraitObservation } from '../../profiles/survivorship.js';
@@ -91,7 +91,7 @@ export function openSqliteIdentityStore(db: Sqlite): IdentityStore {
     traitsDrop: db.prepare('DELETE FROM profile_trait_values WHERE profile_id = ?'),
     traitSighting: db.prepare(
       `INSERT INTO profile_trait_values (workspace_id, profile_id, name, value, source_id, count, first_at, first_event_id, first_message_id, last_at, last_event_id, last_message_id)
-       VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (profile_id, name, value, source_id) DO UPDATE SET ${combineSightings}`,
     ),
     mergeInsert: db.prepare('INSERT INTO identity_merges (workspace_id, winner_id, loser_id, event_id, message_id, identifiers, at) VALUES (?, ?, ?, ?, ?, ?, ?)'),
@@ -103,13 +103,27 @@ export function openSqliteIdentityStore(db: Sqlite): IdentityStore {
     eventProfile: db.prepare('INSERT OR REPLACE INTO identity_event_profiles (event_id, workspace_id, profile_id) VALUES (?, ?, ?)'),
     conflictInsert: db.prepare('INSERT INTO identity_conflicts (workspace_id, event_id, message_id, profile_id, reason, identifiers, dropped, profiles, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)'),
     conflictProfile: db.prepare('INSERT OR IGNORE INTO identity_conflict_profiles (conflict_id, profile_id) VALUES (?, ?)'),
+    // The profile reads behind every lookup, prepared once: preparing costs more than running them.
+    canonicalGet: db.prepare('SELECT id, merged_into FROM identity_profiles WHERE workspace_id = ? AND id = ?'),
+    profileGet: db.prepare('SELECT id, created_at FROM identity_profiles WHERE workspace_id = ? AND id = ? AND merged_into IS NULL'),
+    mergedFrom: db.prepare('SELECT id FROM identity_profiles WHERE merged_into = ? ORDER BY merged_at, age'),
+    traitsOf: db.prepare('SELECT * FROM profile_trait_values WHERE profile_id = ? ORDER BY name'),
   };
 
+  // Identifier, link and trait sightings are combined per key over the batch and written once each, in key order,
+  // after the batch's events: fewer statements, and neighbouring keys share B-tree pages (most of a commit's cost
+  // is the pages it dirties). The result is the same as writing each event's rows in turn.
   const commitTx = db.transaction((consumer: string, position: number, events: ResolvedEvent[], at: number) => {
+    const mergedInto = new Map<string, string>();
+    const seen = new Map<string, { workspaceId: string; type: string; value: string; profileId: string; first: number; last: number; eventId: number }>();
+    const links = new Map<string, [string, string, string, string, string, number, number]>();
+    type Sighting = { at: number; eventId: number; messageId: string };
+    const sightings = new Map<string, { workspaceId: string; profileId: string; name: string; value: string; sourceId: string; count: number; first: Sighting; last: Sighting }>();
     for (const e of events) {
       const r = e.resolution;
       if (r.created) stmt.profileInsert.run(r.created.id, e.workspaceId, r.created.age, at);
       for (const m of r.merges) {
+        mergedInto.set(m.loser, m.winner);
         stmt.profileMerge.run(m.winner, at, e.workspaceId, m.loser, m.loser);
         stmt.identifiersMove.run(m.winner, m.loser);
         stmt.eventsMove.run(m.winner, m.loser);
@@ -124,17 +138,48 @@ export function openSqliteIdentityStore(db: Sqlite): IdentityStore {
         for (const p of new Set([...c.profiles, ...(r.profileId ? [r.profileId] : [])])) stmt.conflictProfile.run(id, p);
       }
       if (r.profileId === null) continue;
-      for (const i of r.identifiers) stmt.identifierSeen.run(e.workspaceId, i.type, i.value, r.profileId, e.at, e.at, r.eventId);
+      for (const i of r.identifiers) {
+        const key = `${e.workspaceId}\u0000${i.type}\u0000${i.value}`;
+        const s = seen.get(key);
+        if (s) (s.first = Math.min(s.first, e.at), s.last = Math.max(s.last, e.at));
+        else seen.set(key, { workspaceId: e.workspaceId, type: i.type, value: i.value, profileId: r.profileId, first: e.at, last: e.at, eventId: r.eventId });
+      }
       const [anchor, ...rest] = r.identifiers;
-      for (const i of rest) stmt.linkInsert.run(e.workspaceId, anchor.type, anchor.value, i.type, i.value, r.eventId, at);
+      for (const i of rest) {
+        const key = `${e.workspaceId}\u0000${anchor.type}\u0000${anchor.value}\u0000${i.type}\u0000${i.value}`;
+        if (!links.has(key)) links.set(key, [e.workspaceId, anchor.type, anchor.value, i.type, i.value, r.eventId, at]);
+      }
       stmt.eventProfile.run(r.eventId, e.workspaceId, r.profileId);
-      for (const t of e.traits) stmt.traitSighting.run(e.workspaceId, r.profileId, t.name, t.value, e.sourceId, e.at, r.eventId, e.messageId, e.at, r.eventId, e.messageId);
+      for (const t of e.traits) {
+        const key = `${r.profileId}\u0000${t.name}\u0000${t.value}\u0000${e.sourceId}`;
+        const sighting = { at: e.at, eventId: r.eventId, messageId: e.messageId };
+        const o = sightings.get(key);
+        // Events come in id order: a later one is first only if strictly earlier in time, last on a tie.
+        if (!o) sightings.set(key, { workspaceId: e.workspaceId, profileId: r.profileId, name: t.name, value: t.value, sourceId: e.sourceId, count: 1, first: sighting, last: sighting });
+        else {
+          o.count++;
+          if (e.at < o.first.at) o.first = sighting;
+          if (e.at >= o.last.at) o.last = sighting;
+        }
+      }
+    }
+    // Rows written after the loop name the profile that survived the batch's merges (the loop moved older rows).
+    const survivor = (id: string) => {
+      let p = id;
+      for (let w = mergedInto.get(p); w !== undefined; w = mergedInto.get(p)) p = w;
+      return p;
+    };
+    const inKeyOrder = <T>(m: Map<string, T>) => [...m].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map(([, v]) => v);
+    for (const i of inKeyOrder(seen)) stmt.identifierSeen.run(i.workspaceId, i.type, i.value, survivor(i.profileId), i.first, i.last, i.eventId);
+    for (const l of inKeyOrder(links)) stmt.linkInsert.run(...l);
+    for (const t of inKeyOrder(sightings)) {
+      stmt.traitSighting.run(t.workspaceId, survivor(t.profileId), t.name, t.value, t.sourceId, t.count, t.first.at, t.first.eventId, t.first.messageId, t.last.at, t.last.eventId, t.last.messageId);
     }
     stmt.positionPut.run(consumer, position);
   });
 
   const canonical = (workspaceId: string, profileId: string) => {
-    const r = db.prepare('SELECT id, merged_into FROM identity_profiles WHERE workspace_id = ? AND id = ?').get(workspaceId, profileId) as { id: string; merged_into: string | null } | undefined;
+    const r = stmt.canonicalGet.get(workspaceId, profileId) as { id: string; merged_into: string | null } | undefined;
     return r && (r.merged_into ?? r.id);
   };
 
@@ -172,15 +217,15 @@ export function openSqliteIdentityStore(db: Sqlite): IdentityStore {
     },
 
     async profile(workspaceId, profileId) {
-      const p = db.prepare('SELECT id, created_at FROM identity_profiles WHERE workspace_id = ? AND id = ? AND merged_into IS NULL').get(workspaceId, profileId) as
+      const p = stmt.profileGet.get(workspaceId, profileId) as
         | { id: string; created_at: number }
         | undefined;
       if (!p) return undefined;
       const identifiers = (stmt.identifiersOf.all(p.id) as { type: string; value: string; first_seen: number; last_seen: number; event_id: number }[]).map(
         (r): IdentifierRecord => ({ type: r.type, value: r.value, firstSeen: r.first_seen, lastSeen: r.last_seen, eventId: r.event_id }),
       );
-      const mergedFrom = (db.prepare('SELECT id FROM identity_profiles WHERE merged_into = ? ORDER BY merged_at, age').all(p.id) as { id: string }[]).map((r) => r.id);
-      const traits = (db.prepare('SELECT * FROM profile_trait_values WHERE profile_id = ? ORDER BY name').all(p.id) as TraitRow[]).map(toTrait);
+      const mergedFrom = (stmt.mergedFrom.all(p.id) as { id: string }[]).map((r) => r.id);
+      const traits = (stmt.traitsOf.all(p.id) as TraitRow[]).map(toTrait);
       return { id: p.id, createdAt: p.created_at, mergedFrom, identifiers, traits };
     },
 
@@ -235,6 +280,75 @@ export function openSqliteIdentityStore(db: Sqlite): IdentityStore {
             )
             .all(workspaceId, before, f.profileId, f.profileId, f.limit) as ConflictRow[]);
       return rows.map(toConflict);
+    },
+
+    async graph(workspaceId, profileId) {
+      // Both ends of a link always sit on one profile (merges move identifiers together), so the from side finds them.
+      const links = (
+        db
+          .prepare(
+            `SELECT l.from_type, l.from_value, l.to_type, l.to_value, l.event_id, l.at FROM identity_identifiers i
+             JOIN identity_links l ON l.workspace_id = i.workspace_id AND l.from_type = i.type AND l.from_value = i.value
+             WHERE i.workspace_id = ? AND i.profile_id = ? ORDER BY l.event_id, l.to_type, l.to_value`,
+          )
+          .all(workspaceId, profileId) as { from_type: string; from_value: string; to_type: string; to_value: string; event_id: number; at: number }[]
+      ).map((r) => ({ from: { type: r.from_type, value: r.from_value }, to: { type: r.to_type, value: r.to_value }, eventId: r.event_id, at: r.at }));
+      // merged_into is flattened to the survivor, so this finds merges into profiles that were merged in later too.
+      const merges = (
+        db
+          .prepare(
+            `SELECT winner_id, loser_id, event_id, message_id, identifiers, at FROM identity_merges
+             WHERE workspace_id = ? AND (winner_id = ? OR winner_id IN (SELECT id FROM identity_profiles WHERE merged_into = ?)) ORDER BY id`,
+          )
+          .all(workspaceId, profileId, profileId) as { winner_id: string; loser_id: string; event_id: number; message_id: string; identifiers: string; at: number }[]
+      ).map((r): MergeRecord => ({ winner: r.winner_id, loser: r.loser_id, eventId: r.event_id, messageId: r.message_id, identifiers: JSON.parse(r.identifiers) as Identifier[], at: r.at }));
+      return { links, merges };
+    },
+
+    async evidence(workspaceId, eventIds) {
+      const out: EvidenceEvent[] = [];
+      const ids = [...new Set(eventIds)];
+      // Chunks stay under SQLite's bound-parameter limit.
+      for (let i = 0; i < ids.length; i += 500) {
+        const chunk = ids.slice(i, i + 500);
+        const rows = db
+          .prepare(`SELECT id, message_id, type, timestamp, source_id FROM events WHERE workspace_id = ? AND id IN (${chunk.map(() => '?').join(',')}) ORDER BY id`)
+          .all(workspaceId, ...chunk) as { id: number; message_id: string; type: string; timestamp: number; source_id: string }[];
+        for (const r of rows) out.push({ eventId: r.id, messageId: r.message_id, type: r.type, timestamp: r.timestamp, sourceId: r.source_id });
+      }
+      return out.sort((a, b) => a.eventId - b.eventId);
+    },
+
+    async history(workspaceId, f) {
+      const where = ['workspace_id = ?', 'id > ?'];
+      const params: (string | number)[] = [workspaceId, f.afterId];
+      if (f.from !== undefined) (where.push('timestamp >= ?'), params.push(f.from));
+      if (f.to !== undefined) (where.push('timestamp < ?'), params.push(f.to));
+      const rows = db
+        .prepare(`SELECT id, workspace_id, source_id, violations, message FROM events WHERE ${where.join(' AND ')} ORDER BY id LIMIT ?`)
+        .all(...params, f.limit) as { id: number; workspace_id: string; source_id: string; violations: string | null; message: string }[];
+      return rows.map(
+        (r): StoredEvent => ({
+          id: r.id,
+          workspaceId: r.workspace_id,
+          sourceId: r.source_id,
+          message: JSON.parse(r.message) as Message,
+          violations: r.violations ? (JSON.parse(r.violations) as Violation[]) : [],
+        }),
+      );
+    },
+
+    async eventProfiles(workspaceId, eventIds) {
+      const out = new Map<number, string>();
+      const ids = [...new Set(eventIds)];
+      for (let i = 0; i < ids.length; i += 500) {
+        const chunk = ids.slice(i, i + 500);
+        const rows = db
+          .prepare(`SELECT event_id, profile_id FROM identity_event_profiles WHERE workspace_id = ? AND event_id IN (${chunk.map(() => '?').join(',')})`)
+          .all(workspaceId, ...chunk) as { event_id: number; profile_id: string }[];
+        for (const r of rows) out.set(r.event_id, r.profile_id);
+      }
+      return out;
     },
   };
 }

@@ -33,10 +33,39 @@ const write = db.transaction((batches) => {
 });
 // Processed batches older than the retention are deleted in chunks, so no single transaction holds the lock long.
 const trimChunk = db.prepare('DELETE FROM log WHERE seq IN (SELECT seq FROM log WHERE partition = ? AND seq <= ? AND received_at < ? ORDER BY seq LIMIT 2000)');
+// Privacy erasure: rewrites the batches holding any of these messages without them. secure_delete zeroes the freed
+// bytes so the old payload does not linger in free pages; it is on only here, as it doubles the writes of a trim.
+const forgetScan = db.prepare('SELECT seq, payload FROM log WHERE workspace_id = ?');
+const forgetUpdate = db.prepare('UPDATE log SET payload = ?, count = ? WHERE seq = ?');
+const forget = db.transaction((workspaceId, messageIds) => {
+  const ids = new Set(messageIds);
+  const needles = messageIds.map((id) => '"messageId":' + JSON.stringify(id));
+  const hits = [];
+  for (const row of forgetScan.iterate(workspaceId)) if (needles.some((n) => row.payload.includes(n))) hits.push(row);
+  let removed = 0;
+  for (const row of hits) {
+    const entries = JSON.parse(row.payload);
+    const kept = entries.filter((e) => !(e && e.message && ids.has(e.message.messageId)));
+    removed += entries.length - kept.length;
+    forgetUpdate.run(JSON.stringify(kept), kept.length, row.seq);
+  }
+  return removed;
+});
 parentPort.on('message', (m) => {
   if (m === 'close') {
     db.close();
     parentPort.close();
+    return;
+  }
+  if (m && m.forget) {
+    try {
+      db.pragma('secure_delete = ON');
+      parentPort.postMessage({ forgotten: forget(m.forget.workspaceId, m.forget.messageIds) });
+    } catch (error) {
+      parentPort.postMessage({ forgotten: 0, error: String((error && error.message) || error) });
+    } finally {
+      db.pragma('secure_delete = OFF');
+    }
     return;
   }
   if (m && m.trim) {
@@ -81,6 +110,7 @@ export class SqliteLog implements Log {
   private idle: (() => void)[] = [];
   private listeners: (() => void)[] = [];
   private trims: { resolve: (n: number) => void; reject: (e: Error) => void }[] = [];
+  private forgets: { resolve: (n: number) => void; reject: (e: Error) => void }[] = [];
 
   constructor(file: string, readonly partitions = 1, sync: SyncMode = 'full') {
     this.db = openSqlite(file, sync);
@@ -90,8 +120,9 @@ export class SqliteLog implements Log {
     const driver = createRequire(import.meta.url).resolve('better-sqlite3');
     this.writer = new Worker(WRITER, { eval: true, workerData: { file, driver, synchronous: sync === 'full' ? 'FULL' : 'NORMAL' } });
     this.writer.unref();
-    this.writer.on('message', (m: string | null | { trimmed: number; error?: string }) => {
-      if (m !== null && typeof m === 'object') this.trimmed(m);
+    this.writer.on('message', (m: string | null | { trimmed: number; error?: string } | { forgotten: number; error?: string }) => {
+      if (m !== null && typeof m === 'object' && 'forgotten' in m) this.forgot(m);
+      else if (m !== null && typeof m === 'object') this.trimmed(m);
       else this.committed(m);
     });
     this.writer.on('error', (error) => this.fail(error));
@@ -123,7 +154,7 @@ export class SqliteLog implements Log {
   private committed(error: string | null): void {
     const group = this.committing ?? [];
     this.committing = undefined;
-    if (this.trims.length === 0) this.writer.unref();
+    if (this.trims.length === 0 && this.forgets.length === 0) this.writer.unref();
     if (error !== null) for (const p of group) p.reject(new Error(`log append failed: ${error}`));
     else for (const p of group) p.resolve();
     // What arrived during that commit is already a group: send it now rather than after another turn of the loop.
@@ -136,7 +167,7 @@ export class SqliteLog implements Log {
     if (this.failed) return;
     this.failed = error;
     for (const p of [...(this.committing ?? []), ...this.pending]) p.reject(error);
-    for (const t of this.trims.splice(0)) t.reject(error);
+    for (const t of [...this.trims.splice(0), ...this.forgets.splice(0)]) t.reject(error);
     this.committing = undefined;
     this.pending = [];
     for (const done of this.idle.splice(0)) done();
@@ -153,9 +184,26 @@ export class SqliteLog implements Log {
 
   private trimmed(reply: { trimmed: number; error?: string }): void {
     const waiter = this.trims.shift();
-    if (!this.committing && this.trims.length === 0) this.writer.unref();
+    if (!this.committing && this.trims.length === 0 && this.forgets.length === 0) this.writer.unref();
     if (reply.error !== undefined) waiter?.reject(new Error(`log trim failed: ${reply.error}`));
     else waiter?.resolve(reply.trimmed);
+  }
+
+  forget(workspaceId: string, messageIds: string[]): Promise<number> {
+    if (this.failed) return Promise.reject(this.failed);
+    if (messageIds.length === 0) return Promise.resolve(0);
+    return new Promise((resolve, reject) => {
+      this.forgets.push({ resolve, reject });
+      this.writer.ref();
+      this.writer.postMessage({ forget: { workspaceId, messageIds } });
+    });
+  }
+
+  private forgot(reply: { forgotten: number; error?: string }): void {
+    const waiter = this.forgets.shift();
+    if (!this.committing && this.trims.length === 0 && this.forgets.length === 0) this.writer.unref();
+    if (reply.error !== undefined) waiter?.reject(new Error(`log forget failed: ${reply.error}`));
+    else waiter?.resolve(reply.forgotten);
   }
 
   async read(partition: number, afterOffset: number, limit: number): Promise<LogRecord[]> {
