@@ -406,7 +406,7 @@ function report(o: Options, h: History, r: ResolveResult, l: LookupResult | unde
     '',
     `Where the stage's time goes: commit (one transaction per batch) ${n(r.split.commit * 100)}%, reading the graph slice ${n(r.split.slice * 100)}%, reading stored events (query and JSON parse) ${n(r.split.read * 100)}%, the rest (identifier extraction, resolution, trait sightings) ${n((1 - r.split.commit - r.split.slice - r.split.read) * 100)}%.`,
     '',
-    `Profiles: ${n(r.profiles)} surviving, ${n(r.merged)} merged into another, ${n(r.conflicts)} conflicts. Memory per profile: the stage keeps no graph between batches, so a profile costs disk and page cache, not heap: ${n(r.diskBytes / r.profiles)} bytes of identity tables and indexes per profile in store.db (${n(mb(r.diskBytes))} MiB); the heap the process retains after a full collection grew by ${n(r.heapDeltaBytes / r.profiles, 1)} bytes per profile and its RSS by ${n(mb(r.rssDeltaBytes))} MiB (${n(r.rssDeltaBytes / r.profiles)} bytes per profile: SQLite's page cache, at most 64 MiB, and heap pages V8 keeps after collecting the batches' garbage).`,
+    `Profiles: ${n(r.profiles)} surviving, ${n(r.merged)} merged into another, ${n(r.conflicts)} conflicts. Memory per profile: the stage keeps no graph between batches, so a profile costs disk and page cache, not heap: ${n(r.diskBytes / r.profiles)} bytes of identity tables and indexes per profile in store.db (${n(mb(r.diskBytes))} MiB); the heap the process retains after a full collection grew by ${n(r.heapDeltaBytes / r.profiles, 1)} bytes per profile and its RSS changed by ${n(mb(r.rssDeltaBytes))} MiB while the stage ran (${n(r.rssDeltaBytes / r.profiles)} bytes per profile; SQLite's page cache is at most 64 MiB).`,
     '',
   ];
   if (l) {

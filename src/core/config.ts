@@ -44,7 +44,7 @@ export const ConfigSchema = Type.Object(
     collect: Type.Object(
       {
         threads: Type.Integer({
-          default: 1,
+          default: 2,
           minimum: 0,
           maximum: 16,
           description: 'Collect threads that decode and check request bodies beside the event loop (0: on the event loop).',
