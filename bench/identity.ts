@@ -8,11 +8,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { fileURLToPath } from 'node:url';
+import { freePort, waitFor } from './_process.js';
 import type { LogEntry, Message } from '../src/collect/message.js';
 import { systemClock } from '../src/core/clock.js';
 import { sha256 } from '../src/core/ids.js';
@@ -282,33 +282,7 @@ async function resolvePhase(dataDir: string, h: History): Promise<ResolveResult>
 interface Server { url: string; child: ChildProcess }
 interface Paced { ok: number; notFound: number; non2xx: number; errors: number; achievedRate: number; p50: number; p90: number; p99: number; max: number; maxSendLateMs: number }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
 
-function waitFor(child: ChildProcess, pattern: RegExp, what: string): Promise<RegExpMatchArray> {
-  return new Promise((resolve, reject) => {
-    let out = '';
-    let err = '';
-    const timer = setTimeout(() => reject(new Error(`${what} did not start in 60 s:\n${out}${err}`)), 60_000);
-    child.stderr!.on('data', (d) => (err += d));
-    child.stdout!.on('data', (d) => {
-      out += d;
-      const m = out.match(pattern);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m);
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`${what} exited with ${code}:\n${out}${err}`)));
-  });
-}
 
 async function stop(server: Server): Promise<void> {
   const exited = new Promise((r) => server.child.once('exit', r));
