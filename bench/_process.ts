@@ -1,5 +1,6 @@
-// Helpers the benchmarks share for the processes they start: a free port, and waiting for a line on stdout.
+// Helpers the benchmarks share: a free port, waiting for a child's line on stdout, and writing their docs section.
 import type { ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 
 export function freePort(): Promise<number> {
@@ -29,4 +30,17 @@ export function waitFor(child: ChildProcess, pattern: RegExp, what: string, time
     });
     child.once('exit', (code) => reject(new Error(`${what} exited with ${code}:\n${out}${err}`)));
   });
+}
+
+/** Replaces (or appends) one benchmark's `## name` section of docs/benchmarks.md, leaving the others alone. */
+export function writeSection(file: string, name: string, section: string): void {
+  const text = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n\nEach section is written by `npm run bench -- <name>`.\n';
+  const start = text.search(new RegExp(`^## ${name}$`, 'm'));
+  let out: string;
+  if (start < 0) out = `${text.trimEnd()}\n\n${section}`;
+  else {
+    const rest = text.slice(start + 1).search(/^## /m);
+    out = `${text.slice(0, start)}${section}${rest < 0 ? '' : `\n${text.slice(start + 1 + rest)}`}`;
+  }
+  writeFileSync(file, `${out.trimEnd()}\n`);
 }

@@ -8,7 +8,7 @@ import { cpus, loadavg, totalmem, tmpdir } from 'node:os';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, waitFor } from './_process.js';
+import { freePort, waitFor, writeSection } from './_process.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const ADMIN_TOKEN = 'bench-admin-token';
@@ -190,19 +190,6 @@ function report(o: Options, batches: BatchResult[], singles: Awaited<ReturnType<
   return lines.join('\n');
 }
 
-/** Replaces (or appends) this benchmark's own section, leaving the other benchmarks' sections alone. */
-function writeSection(section: string): void {
-  const file = join(ROOT, 'docs', 'benchmarks.md');
-  const text = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n\nEach section is written by `npm run bench -- <name>`.\n';
-  const start = text.search(/^## collect$/m);
-  let out: string;
-  if (start < 0) out = `${text.trimEnd()}\n\n${section}`;
-  else {
-    const rest = text.slice(start + 1).search(/^## /m);
-    out = `${text.slice(0, start)}${section}${rest < 0 ? '' : `\n${text.slice(start + 1 + rest)}`}`;
-  }
-  writeFileSync(file, `${out.trimEnd()}\n`);
-}
 
 export async function run(args: string[]): Promise<void> {
   const o = parseArgs(args.filter((a) => a !== '--cpu-prof'));
@@ -230,5 +217,5 @@ export async function run(args: string[]): Promise<void> {
   }
   const section = report(o, batches, singles, command, startLoad);
   process.stdout.write(`\n${section}\n`);
-  if (o.write) writeSection(section);
+  if (o.write) writeSection(join(ROOT, 'docs', 'benchmarks.md'), 'collect', section);
 }

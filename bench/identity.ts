@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { fileURLToPath } from 'node:url';
-import { freePort, waitFor } from './_process.js';
+import { freePort, waitFor, writeSection } from './_process.js';
 import type { LogEntry, Message } from '../src/collect/message.js';
 import { systemClock } from '../src/core/clock.js';
 import { sha256 } from '../src/core/ids.js';
@@ -403,19 +403,6 @@ function report(o: Options, h: History, r: ResolveResult, l: LookupResult | unde
   return lines.join('\n');
 }
 
-/** Replaces (or appends) this benchmark's own section, leaving the other benchmarks' sections alone. */
-function writeSection(section: string): void {
-  const file = join(ROOT, 'docs', 'benchmarks.md');
-  const text = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n\nEach section is written by `npm run bench -- <name>`.\n';
-  const start = text.search(/^## identity$/m);
-  let out: string;
-  if (start < 0) out = `${text.trimEnd()}\n\n${section}`;
-  else {
-    const rest = text.slice(start + 1).search(/^## /m);
-    out = `${text.slice(0, start)}${section}${rest < 0 ? '' : `\n${text.slice(start + 1 + rest)}`}`;
-  }
-  writeFileSync(file, `${out.trimEnd()}\n`);
-}
 
 export async function run(args: string[]): Promise<void> {
   const o = parseArgs(args);
@@ -437,7 +424,7 @@ export async function run(args: string[]): Promise<void> {
     }
     const section = report(o, h, r, l, command, startLoad);
     process.stdout.write(`\n${section}\n`);
-    if (o.write) writeSection(section);
+    if (o.write) writeSection(join(ROOT, 'docs', 'benchmarks.md'), 'identity', section);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -1,10 +1,10 @@
-import type { Message, Violation } from '../../collect/message.js';
-import type { ConflictRecord, EvidenceEvent, IdentifierRecord, IdentityStore, MergeRecord, ResolvedEvent, StoredEvent } from '../../core/ports/store.js';
+import type { ConflictRecord, EvidenceEvent, IdentifierRecord, IdentityStore, MergeRecord, ResolvedEvent } from '../../core/ports/store.js';
 import type { GraphProfile } from '../../identity/graph.js';
 import { identifierKey, type Identifier } from '../../identity/model.js';
 import type { TraitObservation } from '../../profiles/survivorship.js';
 import { migrate, type Sqlite } from './database.js';
 import { IDENTITY_MIGRATIONS } from './identity-schema.js';
+import { toEvent, type EventRow } from './store.js';
 
 interface TraitRow {
   name: string;
@@ -235,16 +235,8 @@ export function openSqliteIdentityStore(db: Sqlite): IdentityStore {
           `SELECT e.id, e.workspace_id, e.source_id, e.violations, e.message FROM identity_event_profiles p JOIN events e ON e.id = p.event_id
            WHERE p.profile_id = ? AND p.workspace_id = ? AND p.event_id < ? ORDER BY p.event_id DESC LIMIT ?`,
         )
-        .all(profileId, workspaceId, f.before ?? Number.MAX_SAFE_INTEGER, f.limit) as { id: number; workspace_id: string; source_id: string; violations: string | null; message: string }[];
-      return rows.map(
-        (r): StoredEvent => ({
-          id: r.id,
-          workspaceId: r.workspace_id,
-          sourceId: r.source_id,
-          message: JSON.parse(r.message) as Message,
-          violations: r.violations ? (JSON.parse(r.violations) as Violation[]) : [],
-        }),
-      );
+        .all(profileId, workspaceId, f.before ?? Number.MAX_SAFE_INTEGER, f.limit) as EventRow[];
+      return rows.map(toEvent);
     },
 
     async search(workspaceId, q, limit) {
@@ -326,16 +318,8 @@ export function openSqliteIdentityStore(db: Sqlite): IdentityStore {
       if (f.to !== undefined) (where.push('timestamp < ?'), params.push(f.to));
       const rows = db
         .prepare(`SELECT id, workspace_id, source_id, violations, message FROM events WHERE ${where.join(' AND ')} ORDER BY id LIMIT ?`)
-        .all(...params, f.limit) as { id: number; workspace_id: string; source_id: string; violations: string | null; message: string }[];
-      return rows.map(
-        (r): StoredEvent => ({
-          id: r.id,
-          workspaceId: r.workspace_id,
-          sourceId: r.source_id,
-          message: JSON.parse(r.message) as Message,
-          violations: r.violations ? (JSON.parse(r.violations) as Violation[]) : [],
-        }),
-      );
+        .all(...params, f.limit) as EventRow[];
+      return rows.map(toEvent);
     },
 
     async eventProfiles(workspaceId, eventIds) {

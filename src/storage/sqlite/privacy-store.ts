@@ -1,7 +1,6 @@
 import type { ErasureCounts, ErasurePlan, PendingErasure, PrivacyStore, SubscriptionChange } from '../../core/ports/privacy.js';
-import type { Message, Violation } from '../../collect/message.js';
-import type { StoredEvent } from '../../core/ports/store.js';
 import { migrate, type Sqlite } from './database.js';
+import { toEvent, type EventRow } from './store.js';
 
 /** Forward-only migrations of component `privacy`. Append; never edit a released entry. */
 const PRIVACY_MIGRATIONS: readonly string[] = [
@@ -125,8 +124,8 @@ export function openSqlitePrivacyStore(db: Sqlite): PrivacyStore {
            WHERE p.profile_id = ? AND p.workspace_id = ? AND (e.event IN ('Subscribed', 'Unsubscribed') OR instr(e.message, '"subscriptions"') > 0)
            ORDER BY p.event_id`,
         )
-        .all(profileId, workspaceId) as { id: number; workspace_id: string; source_id: string; violations: string | null; message: string }[];
-      return rows.map((r): StoredEvent => ({ id: r.id, workspaceId: r.workspace_id, sourceId: r.source_id, message: JSON.parse(r.message) as Message, violations: r.violations ? (JSON.parse(r.violations) as Violation[]) : [] }));
+        .all(profileId, workspaceId) as EventRow[];
+      return rows.map(toEvent);
     },
     async subscriptionChanges(workspaceId, profileIds) {
       if (profileIds.length === 0) return [];

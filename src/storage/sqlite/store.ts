@@ -17,7 +17,8 @@ import type { Clock } from '../../core/clock.js';
 import { migrate, type Sqlite } from './database.js';
 import { STORE_MIGRATIONS } from './store-schema.js';
 
-interface EventRow {
+/** A row of the `events` table as the stages and readers select it. */
+export interface EventRow {
   id: number;
   workspace_id: string;
   source_id: string;
@@ -48,7 +49,7 @@ interface SourceRow {
   created_at: number;
 }
 
-const toEvent = (r: EventRow): StoredEvent => ({
+export const toEvent = (r: EventRow): StoredEvent => ({
   id: r.id,
   workspaceId: r.workspace_id,
   sourceId: r.source_id,
