@@ -17,11 +17,14 @@ import type { Warehouse } from './core/ports/warehouse.js';
 import { LoadShare } from './core/stage-loop.js';
 import { EventsStage } from './events/events-stage.js';
 import { WarehouseSink } from './events/warehouse-sink.js';
+import { Accounts } from './accounts/accounts.js';
+import { IdentityGraphEditor } from './identity/graph-edits.js';
 import { ResolveStage } from './identity/resolve-stage.js';
 import { ActiveIdentityRules } from './identity/rules.js';
 import { Profiles } from './profiles/profiles.js';
 import { identityRulesRoutes } from './server/identity-rules-routes.js';
 import { identityGraphRoutes } from './server/identity-graph-routes.js';
+import { accountsRoutes } from './server/accounts-routes.js';
 import { profilesRoutes } from './server/profiles-routes.js';
 import { Privacy } from './profiles/privacy.js';
 import { privacyRoutes } from './server/privacy-routes.js';
@@ -34,8 +37,25 @@ import { quarantineRoutes } from './server/quarantine-routes.js';
 import { trackingPlansRoutes } from './server/tracking-plans-routes.js';
 import { DuckDbWarehouse } from './storage/duckdb/warehouse.js';
 import { SqliteLog } from './storage/sqlite/log.js';
+import { ApplyStage, type FactsProvider } from './apply/apply-stage.js';
+import { DefinitionRegistry } from './apply/registry.js';
+import { Audiences } from './audiences/audiences.js';
+import { WarehouseConditions } from './audiences/warehouse-inputs.js';
+import { audiencesRoutes } from './server/audiences-routes.js';
+import { traitsRoutes } from './server/traits-routes.js';
+import { streamingTraits } from './apply/traits.js';
+import { openSqliteApplyStore } from './storage/sqlite/apply-store.js';
 import { openSqlite } from './storage/sqlite/database.js';
 import { openSqliteStore } from './storage/sqlite/store.js';
+import { Catalogs } from './catalogs/catalogs.js';
+import { Delivery } from './delivery/delivery.js';
+import { openSqliteCatalogStore } from './storage/sqlite/catalog-store.js';
+import { openSqliteDeliveryStore } from './storage/sqlite/delivery-store.js';
+import { catalogsRoutes } from './server/catalogs-routes.js';
+import { channelsRoutes } from './server/channels-routes.js';
+import { deliveriesRoutes } from './server/deliveries-routes.js';
+import { templatesRoutes } from './server/templates-routes.js';
+import { trackingLinksRoutes } from './server/tracking-links-routes.js';
 
 export const DEFAULT_WORKSPACE = 'default';
 
@@ -60,8 +80,16 @@ export interface App {
   sink: WarehouseSink;
   /** The resolve stage: stored events to profiles (identity graph, traits). */
   resolve: ResolveStage;
+  /** The apply stage: computed traits, audience memberships and their timers, per profile. */
+  apply: ApplyStage;
   /** Privacy operations: erasure, export, subscriptions. */
   privacy: Privacy;
+  /** Business data tables (CatalogLookup for conditions and templates; row-change listeners). */
+  catalogs: Catalogs;
+  /** Outbox, dispatcher, channels, templates, tracking links (docs/delivery.md). */
+  delivery: Delivery;
+  /** Unmerge and blocked identifiers; onProfilesRecomputed() tells listeners which profiles a recompute changed. */
+  identityGraph: IdentityGraphEditor;
   /** Secrets created on this start, shown once: a generated admin token, the default source's write key. */
   firstStart: { adminToken?: string; writeKey?: string };
   listen(): Promise<string>;
@@ -101,7 +129,7 @@ export async function createApp(options: AppOptions): Promise<App> {
   const sink = new WarehouseSink(warehouse, load);
   // Identity shares store.db so that the resolve stage commits its effects and its position together.
   const identity = openSqliteIdentityStore(db);
-  const identityRules = new ActiveIdentityRules(store.definitions);
+  const identityRules = new ActiveIdentityRules(store.definitions, identity);
   const resolve = new ResolveStage(store.events, identity, identityRules, clock, load);
   const profiles = new Profiles(identity, identityRules, store.sources);
   events.subscribe(() => resolve.wake());
@@ -114,6 +142,35 @@ export async function createApp(options: AppOptions): Promise<App> {
   resolve.filterWith(privacy);
   resolve.subscribe((resolved) => privacy.onResolved(resolved));
   profiles.extend(async (workspaceId, view) => ({ subscriptions: await privacy.subscriptions(workspaceId, view) }));
+
+  // Apply (docs/audiences.md): follows the resolve stage in store.db, committing its effects with its position.
+  const applyStore = openSqliteApplyStore(db);
+  const registry = new DefinitionRegistry(store, (message) => logger.warn(message));
+  registry.useTraits(streamingTraits);
+  const facts: FactsProvider = async (workspaceId, id) => {
+    const view = await profiles.get(workspaceId, id);
+    if (!view || view.id !== id) return undefined;
+    const subscriptions: Record<string, 'subscribed' | 'unsubscribed'> = {};
+    for (const [group, s] of Object.entries(view.subscriptions ?? {})) if (s.status === 'subscribed' || s.status === 'unsubscribed') subscriptions[group] = s.status;
+    return { traits: view.traits, identifiers: view.identifiers.map((i) => ({ type: i.type, value: i.value })), subscriptions };
+  };
+  const apply = new ApplyStage({ store: applyStore, log, clock, registry, facts, load, onError: (message) => logger.error(message) });
+  resolve.subscribe(() => apply.wake());
+  profiles.extend(async (workspaceId, view) => ({ computed: applyStore.computed(workspaceId, view.id), audiences: [...applyStore.memberships(workspaceId, view.id).keys()].sort() }));
+  const audiences = new Audiences({ store, apply, applyStore, conditions: new WarehouseConditions(warehouse, applyStore, facts), clock });
+  // Unmerge and blocking recompute profiles inside the same exclusive turn as erasure: docs/decisions/0007.
+  const identityGraph = new IdentityGraphEditor({ identity, rules: identityRules, pipeline: { exclusive: (fn) => resolve.exclusive(fn) }, audit: store.audit, clock });
+  // A recompute rewrites which events belong to which profile: the apply stage re-derives those profiles' states.
+  identityGraph.onProfilesRecomputed((workspaceId, profileIds) => void apply.recompute(workspaceId, profileIds).catch((error: Error) => logger.error(`recomputing profiles after an identity edit failed: ${error.message}`)));
+
+  // Catalogs and the delivery tables share store.db: a journey step enqueues inside its own transaction.
+  const catalogs = new Catalogs(openSqliteCatalogStore(db), store.definitions, clock, (message) => logger.error(message));
+  const deliveryStore = openSqliteDeliveryStore(db);
+  const delivery = new Delivery({
+    store: deliveryStore, definitions: store.definitions, profiles, catalogs, log, clock, load, config: config.delivery,
+    baseUrl: `http://${config.host}:${config.port}`, dataDir: config.dataDir, onError: (message) => logger.error(message),
+  });
+  privacy.hooks.push({ name: 'delivery', erase: async (workspaceId, profileIds) => deliveryStore.eraseProfiles(workspaceId, profileIds) });
 
   const sources = new Map<string, Source>();
   const http = await buildHttp({
@@ -149,28 +206,42 @@ export async function createApp(options: AppOptions): Promise<App> {
     adminPlugins: [
       (admin) => trackingPlansRoutes(admin, { store, clock, plans }),
       (admin) => quarantineRoutes(admin, { store, quarantine }),
+      (admin) => channelsRoutes(admin, { store, clock, delivery }),
+      (admin) => templatesRoutes(admin, { store, clock, delivery, profiles }),
+      (admin) => catalogsRoutes(admin, { store, clock, catalogs }),
+      (admin) => deliveriesRoutes(admin, { store, delivery }),
+      audiencesRoutes({ audiences, clock }),
+      traitsRoutes({ store, clock, apply }),
       profilesRoutes({ profiles, identity, sources: store.sources }),
       privacyRoutes({ privacy, store, clock }),
       identityRulesRoutes({ store, clock, onChange: (workspaceId) => identityRules.invalidate(workspaceId) }),
-      identityGraphRoutes({ store, identity, rules: identityRules }),
+      identityGraphRoutes({ store, identity, rules: identityRules, editor: identityGraph }),
+      accountsRoutes({ accounts: new Accounts(identity, store.sources) }),
     ],
+    publicPlugins: [(app) => trackingLinksRoutes(app, { delivery, privacy })],
   });
 
   events.start();
   sink.start();
   resolve.start();
+  apply.start();
+  delivery.start();
   void privacy.recover();
 
   return {
-    config, clock, store, log, warehouse, metrics, http, collector, events, sink, resolve, privacy, firstStart,
+    config, clock, store, log, warehouse, metrics, http, collector, events, sink, resolve, apply, privacy, identityGraph, catalogs, delivery, firstStart,
     async listen() {
-      return http.listen({ host: config.host, port: config.port });
+      const url = await http.listen({ host: config.host, port: config.port });
+      delivery.listening(url);
+      return url;
     },
     async close() {
       await http.close();
       await pool?.close();
       await events.stop();
       await resolve.stop();
+      await delivery.stop();
+      await apply.stop();
       await sink.stop();
       await privacy.idle();
       await log.close();

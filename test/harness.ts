@@ -51,8 +51,16 @@ export async function startTandem(options: { config?: Record<string, unknown>; c
     admin,
     collect,
     async settle() {
-      await app.events.drain();
-      await app.resolve.drain();
+      // Until the log stops growing: the apply stage appends membership events that go round the loop again.
+      for (let round = 0; round < 10; round++) {
+        const heads = async () => (await Promise.all(Array.from({ length: app.log.partitions }, (_, p) => app.log.head(p)))).join(',');
+        const before = await heads();
+        await app.events.drain();
+        await app.resolve.drain();
+        await app.apply.drain();
+        if ((await heads()) === before) break;
+      }
+      await app.sink.drain();
     },
     async stop() {
       await app.close();

@@ -41,6 +41,17 @@ export const ConfigSchema = Type.Object(
       },
       { default: {} },
     ),
+    delivery: Type.Object(
+      {
+        publicUrl: Type.Optional(Type.String({ description: 'Base URL that recipients reach this server at, for unsubscribe, open and click links (e.g. https://t.example.com). Default: the address the server listens on.' })),
+        maxAttempts: Type.Integer({ default: 8, minimum: 1, maximum: 100, description: 'Send attempts per message before it is dead-lettered (a channel can set its own retry.maxAttempts).' }),
+        retryBase: Type.String({ default: '30s', description: 'Delay before the first retry; each further retry doubles it (with jitter), up to retryMax.' }),
+        retryMax: Type.String({ default: '1h', description: 'Longest delay between two attempts of one message.' }),
+        concurrency: Type.Integer({ default: 16, minimum: 1, maximum: 512, description: 'Messages sent at the same time by the dispatcher (each to a different profile and channel).' }),
+        exportDir: Type.Optional(Type.String({ description: 'Directory for ad-audience export files (default: <dataDir>/exports). A channel can name its own.' })),
+      },
+      { default: {} },
+    ),
     collect: Type.Object(
       {
         threads: Type.Integer({

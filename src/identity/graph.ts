@@ -61,6 +61,11 @@ export class WorkingGraph {
     this.nodes.delete(loser);
   }
 
+  /** The profiles in the graph (survivors of its merges) with their ages and identifiers. */
+  profiles(): GraphProfile[] {
+    return [...this.nodes.values()].map((n) => ({ id: n.id, age: n.age, identifiers: [...n.byType].flatMap(([type, values]) => [...values].map((value) => ({ type, value }))) }));
+  }
+
   /** Partition of all identifiers into profiles (for tests and simulation). */
   partition(): Identifier[][] {
     return [...this.nodes.values()].map((n) => [...n.byType].flatMap(([type, values]) => [...values].map((value) => ({ type, value }))));

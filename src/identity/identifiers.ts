@@ -43,7 +43,8 @@ export function normaliseIdentifier(type: string, raw: string, rules: IdentityRu
 }
 
 /**
- * Every identifier a message carries, normalised, without blocked values, each once, in this order:
+ * Every identifier a message carries, normalised, without blocked values (the rules' and the workspace's
+ * blocked-identifiers list), each once, in this order:
  * userId, anonymousId, email, phone, context.device.id, context.externalIds, configured trait paths.
  * Email and phone come from traits (identify) or context.traits (any call). An alias's previousId is returned
  * apart: whether it names an anonymous id or a user id depends on the graph.
@@ -55,7 +56,7 @@ export function extractIdentity(eventId: number, message: Message, rules: Identi
     const text = asText(raw);
     if (text === undefined) return;
     const value = normaliseIdentifier(type, text, rules);
-    if (value === undefined) return;
+    if (value === undefined || rules.isBlockedIdentifier(type, value)) return;
     const id = { type, value };
     const key = identifierKey(id);
     if (seen.has(key)) return;
@@ -83,7 +84,8 @@ export function extractIdentity(eventId: number, message: Message, rules: Identi
   const identity: EventIdentity = { eventId, identifiers: out };
   if (message.type === 'alias' && message.previousId !== undefined) {
     const previous = normaliseIdentifier(ANONYMOUS_ID, message.previousId, rules);
-    if (previous !== undefined) identity.previousId = previous;
+    // A previousId blocked under either reading (anonymous or user id) links nothing.
+    if (previous !== undefined && !rules.isBlockedIdentifier(ANONYMOUS_ID, previous) && !rules.isBlockedIdentifier(USER_ID, previous)) identity.previousId = previous;
   }
   return identity;
 }

@@ -1,3 +1,4 @@
+import { accountOf } from '../accounts/accounts.js';
 import type { Clock } from '../core/clock.js';
 import { newId } from '../core/ids.js';
 import { LoadShare, StageLoop } from '../core/stage-loop.js';
@@ -129,6 +130,8 @@ export class ResolveStage {
       const dropped = this.filter && (await this.filter.dropped(workspaceId, identities));
       const graph = new WorkingGraph(await this.identity.slice(workspaceId, identities.flatMap(lookups)));
       list.forEach((e, i) => {
+        // A suppressed group call names no account: the event is about to be erased (docs/decisions/0005).
+        const account = dropped?.[i] ? undefined : accountOf(e.message);
         out.set(e.id, {
           workspaceId,
           sourceId: e.sourceId,
@@ -136,6 +139,7 @@ export class ResolveStage {
           at: Date.parse(e.message.timestamp),
           resolution: dropped?.[i] ? { eventId: e.id, profileId: null, merges: [], identifiers: [] } : resolveEvent(graph, identities[i], rules, this.newProfileId),
           traits: sightings(e.message),
+          ...(account ? { group: account } : {}),
         });
       });
     }

@@ -46,6 +46,27 @@ function brokenLimit(graph: WorkingGraph, linking: Identifier[], profiles: strin
     const n = union.get(type)!.size;
     if (n > rules.limit(type) && n > (held.get(type) ?? 0)) return `${type} limit ${rules.limit(type)} would be exceeded (${n})`;
   }
+  if (rules.separations > 0) return brokenSeparation(graph, union, types, profiles, rules);
+  return undefined;
+}
+
+/**
+ * The first pair of identifiers an unmerge separated (docs/decisions/0007) that the join would put in one
+ * profile, unless one touched profile already holds both (the separation is then not this event's doing).
+ */
+function brokenSeparation(graph: WorkingGraph, union: Map<string, Set<string>>, types: string[], profiles: string[], rules: IdentityRules): string | undefined {
+  const keys = new Set<string>();
+  for (const type of types) for (const value of union.get(type)!) keys.add(identifierKey({ type, value }));
+  const holds = (p: string, key: string) => {
+    const cut = key.indexOf('\u0000');
+    return graph.identifiersOf(p).get(key.slice(0, cut))?.has(key.slice(cut + 1)) === true;
+  };
+  for (const key of keys) {
+    for (const other of rules.separatedFrom(key) ?? []) {
+      if (!keys.has(other) || profiles.some((p) => holds(p, key) && holds(p, other))) continue;
+      return `${key.replace('\u0000', ':')} and ${other.replace('\u0000', ':')} were separated by an unmerge`;
+    }
+  }
   return undefined;
 }
 

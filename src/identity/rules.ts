@@ -2,7 +2,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { Ajv } from 'ajv';
 import { badRequest, TandemError } from '../core/errors.js';
 import { describeAjvErrors } from '../core/json-schema.js';
-import { ANONYMOUS_ID, DEVICE_ID, EMAIL, PHONE, USER_ID } from './model.js';
+import { ANONYMOUS_ID, DEVICE_ID, EMAIL, identifierKey, PHONE, USER_ID, type Identifier } from './model.js';
 
 export const IDENTITY_RULES_KIND = 'identity-rules';
 /** The rules a workspace resolves with; other keys are candidates (for simulation) and do not act. */
@@ -73,6 +73,38 @@ export interface IdentityRules {
   rank(type: string): number;
   limit(type: string): number;
   isBlocked(value: string): boolean;
+  /** True for an identifier on the workspace's blocked-identifiers list (a value blocked for one type). */
+  isBlockedIdentifier(type: string, value: string): boolean;
+  /** Keys (identifierKey) of the identifiers an unmerge separated from this one: they never share a profile. */
+  separatedFrom(key: string): ReadonlySet<string> | undefined;
+  /** Whether any separation exists (the resolver skips the check otherwise). */
+  readonly separations: number;
+}
+
+/** The graph constraints kept beside the rules: blocked identifiers and separated pairs (docs/decisions/0007). */
+export interface GraphConstraints {
+  blocked: Identifier[];
+  separations: [Identifier, Identifier][];
+}
+
+/** The rules with the workspace's graph constraints added (those already on `rules` are kept). */
+export function withConstraints(rules: IdentityRules, constraints: GraphConstraints): IdentityRules {
+  if (constraints.blocked.length === 0 && constraints.separations.length === 0) return rules;
+  const blocked = new Set(constraints.blocked.map(identifierKey));
+  const separated = new Map<string, Set<string>>();
+  const add = (a: string, b: string) => {
+    let s = separated.get(a);
+    if (!s) separated.set(a, (s = new Set()));
+    s.add(b);
+  };
+  for (const [a, b] of constraints.separations) (add(identifierKey(a), identifierKey(b)), add(identifierKey(b), identifierKey(a)));
+  for (const [key, others] of separated) for (const other of rules.separatedFrom(key) ?? []) others.add(other);
+  return {
+    ...rules,
+    isBlockedIdentifier: (type, value) => blocked.has(identifierKey({ type, value })) || rules.isBlockedIdentifier(type, value),
+    separatedFrom: (key) => separated.get(key) ?? rules.separatedFrom(key),
+    separations: rules.separations + constraints.separations.length,
+  };
 }
 
 const ajv = new Ajv({ useDefaults: true, allErrors: false, strict: false });
@@ -116,6 +148,9 @@ function compileValidated(body: IdentityRulesBody): IdentityRules {
       if (blockedValues.has(v.toLowerCase())) return true;
       return patterns.some((p) => p.test(v));
     },
+    isBlockedIdentifier: () => false,
+    separatedFrom: () => undefined,
+    separations: 0,
   };
 }
 
@@ -134,7 +169,11 @@ export interface DefinitionReader {
 export class ActiveIdentityRules {
   private cache = new Map<string, Promise<IdentityRules>>();
 
-  constructor(private readonly definitions: DefinitionReader) {}
+  /** `constraints`: the workspace's blocked identifiers and separations (the identity store), added to the rules. */
+  constructor(
+    private readonly definitions: DefinitionReader,
+    private readonly constraints?: { constraints(workspaceId: string): Promise<GraphConstraints> },
+  ) {}
 
   for(workspaceId: string): Promise<IdentityRules> {
     let rules = this.cache.get(workspaceId);
@@ -151,6 +190,11 @@ export class ActiveIdentityRules {
   }
 
   private async load(workspaceId: string): Promise<IdentityRules> {
+    const rules = await this.loadRules(workspaceId);
+    return this.constraints ? withConstraints(rules, await this.constraints.constraints(workspaceId)) : rules;
+  }
+
+  private async loadRules(workspaceId: string): Promise<IdentityRules> {
     const stored = await this.definitions.get<IdentityRulesBody>(workspaceId, IDENTITY_RULES_KIND, ACTIVE_RULES_KEY);
     if (!stored) return defaultIdentityRules();
     try {

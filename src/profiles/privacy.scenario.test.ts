@@ -13,7 +13,10 @@ const json = async (res: Response) => {
 // Distinctive values, so that finding one anywhere can only mean a trace of the deleted person.
 const ADA = { userId: 'uid-lovelace-7731', anonymousId: 'anon-lovelace-5519', email: 'augusta.lovelace@example.com', phone: '+14155550199', device: 'dev-lovelace-8842', name: 'Augusta Lovelace' };
 const ADA_MIDS = ['mid-lovelace-1', 'mid-lovelace-2', 'mid-lovelace-3', 'mid-lovelace-4', 'mid-lovelace-q'];
-const NEEDLES = [ADA.userId, ADA.anonymousId, ADA.email, ADA.phone, ADA.device, ADA.name, ...ADA_MIDS];
+// Ada's group calls: an account only she names, and one she shares with Bob (docs/decisions/0007).
+const ADA_ACCOUNT = { groupId: 'acct-lovelace-4471', name: 'Lovelace Analytical Engines' };
+const ADA_GROUP_MIDS = ['mid-lovelace-g1', 'mid-lovelace-g2'];
+const NEEDLES = [ADA.userId, ADA.anonymousId, ADA.email, ADA.phone, ADA.device, ADA.name, ...ADA_MIDS, ADA_ACCOUNT.groupId, ADA_ACCOUNT.name, ...ADA_GROUP_MIDS];
 
 const PLAN = {
   key: 'shop',
@@ -71,6 +74,9 @@ describe('privacy through the server', () => {
         },
         { type: 'track', userId: 'bob-1', event: 'Order Completed', properties: { total: 5 }, messageId: 'bob-2' },
         { type: 'track', userId: ADA.userId, event: 'Order Completed', properties: { total: 12.5 }, context: { device: { id: ADA.device } }, messageId: ADA_MIDS[2], timestamp: '2026-01-01T10:02:00Z' },
+        { type: 'group', userId: 'bob-1', groupId: 'acme-shared', traits: { plan: 'team' }, messageId: 'bob-g1', timestamp: '2026-01-01T09:00:00Z' },
+        { type: 'group', userId: ADA.userId, groupId: ADA_ACCOUNT.groupId, traits: { name: ADA_ACCOUNT.name }, messageId: ADA_GROUP_MIDS[0], timestamp: '2026-01-01T10:04:00Z' },
+        { type: 'group', userId: ADA.userId, groupId: 'acme-shared', traits: { plan: 'enterprise', owner: ADA.name }, messageId: ADA_GROUP_MIDS[1], timestamp: '2026-01-01T10:05:00Z' },
       ],
     });
     expect(batch.status).toBe(200);
@@ -105,12 +111,19 @@ describe('privacy through the server', () => {
     for (const needle of NEEDLES) expect(before, needle).toContain(needle);
     expect(bigintSafe(await t.app.warehouse.query('SELECT * FROM events'))).toContain(ADA.email);
     const bobBefore = bobMessages(logFile);
-    expect(bobBefore.map((e) => e.message.messageId).sort()).toEqual(['bob-0', 'bob-1', 'bob-2']);
+    expect(bobBefore.map((e) => e.message.messageId).sort()).toEqual(['bob-0', 'bob-1', 'bob-2', 'bob-g1']);
     const bobTimeline = await json(await t.admin(`/profiles/${bob}/events`));
+
+    // The new tables held her too before the deletion: her account links, account events and account traits.
+    const tables = sqliteDump(storeFile);
+    expect(tables.get('account_profiles')).toContain(ada);
+    expect(tables.get('identity_accounts')).toContain(ADA_ACCOUNT.groupId);
+    expect(tables.get('account_trait_values')).toContain(ADA_GROUP_MIDS[1]);
+    expect((await json(await t.admin('/accounts/acme-shared'))).traits).toEqual({ plan: 'enterprise', owner: ADA.name });
 
     const res = await t.admin(`/profiles/${ada}`, { method: 'DELETE' });
     const answer = await json(res);
-    expect(answer).toMatchObject({ profile: ada, erased: { events: 4, quarantine: 1, conflicts: 1, merges: 0, complete: true, logMessages: 5 } });
+    expect(answer).toMatchObject({ profile: ada, erased: { events: 6, quarantine: 1, conflicts: 1, merges: 0, complete: true, logMessages: 7 } });
     await t.app.privacy.idle();
 
     expect((await t.admin(`/profiles/${ada}`)).status).toBe(404);
@@ -141,6 +154,10 @@ describe('privacy through the server', () => {
 
     // Bob: his messages in the rewritten log batches are intact, his profile and timeline unchanged.
     expect(bobMessages(logFile)).toEqual(bobBefore);
+    // The account she shared keeps Bob, with what his calls said; the one only she named is gone.
+    expect(await json(await t.admin('/accounts/acme-shared'))).toMatchObject({ traits: { plan: 'team' }, profiles: [{ id: bob }] });
+    expect((await t.admin(`/accounts/${ADA_ACCOUNT.groupId}`)).status).toBe(404);
+    expect((await json(await t.admin(`/profiles/${bob}`))).accounts).toEqual(['acme-shared']);
     expect(await json(await t.admin(`/profiles/${bob}/events`))).toEqual(bobTimeline);
     expect((await json(await lookup('user_id', 'bob-1'))).identifiers.map((i: { value: string }) => i.value).sort()).toEqual(['bob-1', 'kiosk-1']);
 
@@ -148,6 +165,33 @@ describe('privacy through the server', () => {
     const entry = audit.find((a) => a.action === 'profile.delete');
     expect(entry).toMatchObject({ target: ada });
     for (const needle of NEEDLES) expect(JSON.stringify(entry)).not.toContain(needle);
+  });
+
+  it('erasure after unmerges leaves no unmerge record, separation or unmerge block that names the person', async () => {
+    await t.collect('/v1/identify', { anonymousId: ADA.anonymousId, traits: { email: ADA.email }, messageId: ADA_MIDS[0], timestamp: '2026-01-01T10:00:00Z' });
+    await t.collect('/v1/track', { anonymousId: ADA.anonymousId, event: 'Opened', context: { device: { id: 'tablet-shared' } }, messageId: ADA_MIDS[1], timestamp: '2026-01-01T10:01:00Z' });
+    await t.collect('/v1/track', { anonymousId: 'bob-anon', event: 'Opened', context: { device: { id: 'tablet-shared' } }, messageId: 'bob-1', timestamp: '2026-01-01T10:02:00Z' });
+    await t.collect('/v1/identify', { anonymousId: ADA.anonymousId, traits: { phone: ADA.phone }, context: { device: { id: ADA.device } }, messageId: ADA_MIDS[2], timestamp: '2026-01-01T10:03:00Z' });
+    await t.settle();
+    const ada = (await json(await lookup('email', ADA.email))).id as string;
+    expect((await json(await lookup('anonymous_id', 'bob-anon'))).id).toBe(ada);
+    const link = { from: { type: 'anonymous_id', value: ADA.anonymousId }, to: { type: 'device_id', value: 'tablet-shared' } };
+    const split = await json(await t.admin(`/profiles/${ada}/unmerge`, { method: 'POST', json: { link } }));
+    const bob = split.profiles[1].id as string;
+    expect((await json(await lookup('anonymous_id', 'bob-anon'))).id).toBe(bob);
+    await json(await t.admin(`/profiles/${ada}/unmerge`, { method: 'POST', json: { identifier: { type: 'device_id', value: ADA.device } } }));
+    const storeFile = join(t.dataDir, 'store.db');
+    const needles = [ADA.anonymousId, ADA.email, ADA.phone, ADA.device, ...ADA_MIDS.slice(0, 3)];
+    const before = sqliteDump(storeFile);
+    for (const table of ['identity_unmerges', 'identity_separations', 'identity_blocked']) expect(before.get(table), table).toContain(table === 'identity_blocked' ? ADA.device : ADA.anonymousId);
+
+    await json(await t.admin(`/profiles/${ada}`, { method: 'DELETE' }));
+    await t.app.privacy.idle();
+    for (const [table, rows] of sqliteDump(storeFile)) for (const needle of needles) expect(rows.includes(needle), `${needle} in table ${table}`).toBe(false);
+    // Bob keeps his profile; the unmerge record that concerned both went, as a conflict record does.
+    expect((await json(await lookup('anonymous_id', 'bob-anon'))).id).toBe(bob);
+    expect((await json(await t.admin(`/profiles/${bob}/graph`))).unmerges).toEqual([]);
+    expect((await json(await t.admin(`/profiles/${bob}/events`))).data.map((e: { message: { messageId: string } }) => e.message.messageId)).toEqual(['bob-1']);
   });
 
   it('after a restart the warehouse does not copy erased events again and the tombstones still apply', async () => {
@@ -195,7 +239,7 @@ describe('privacy through the server', () => {
     for (const table of ['identity_identifiers', 'identity_links', 'profile_trait_values', 'events']) {
       for (const needle of [ADA.userId, ADA.email, 'anon-lovelace']) expect(store.get(table)!.includes(needle), `${needle} in ${table}`).toBe(false);
     }
-    expect((await json(await t.admin(`/profiles/${(await json(await lookup('user_id', 'bob-1'))).id}/events?limit=1000`))).data.length).toBe(3 + 20);
+    expect((await json(await t.admin(`/profiles/${(await json(await lookup('user_id', 'bob-1'))).id}/events?limit=1000`))).data.length).toBe(4 + 20);
   });
 
   it('suppresses a later event from a deleted email: no new profile, and the event itself is erased', async () => {
@@ -240,7 +284,11 @@ describe('privacy through the server', () => {
       [`anonymous_id:${ADA.anonymousId}`, `device_id:${ADA.device}`, `email:${ADA.email}`, `phone:${ADA.phone}`, `user_id:${ADA.userId}`].sort(),
     );
     expect(exported.traits).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'name', value: ADA.name, first: expect.objectContaining({ messageId: ADA_MIDS[1] }) })]));
-    expect(exported.events.map((e: { message: { messageId: string } }) => e.message.messageId)).toEqual(ADA_MIDS.slice(0, 4));
+    const exportedIds = exported.events.map((e: { message: { messageId: string } }) => e.message.messageId);
+    expect(exportedIds.filter((m: string) => !ADA_GROUP_MIDS.includes(m))).toEqual(ADA_MIDS.slice(0, 4));
+    expect(exportedIds.filter((m: string) => ADA_GROUP_MIDS.includes(m))).toEqual(ADA_GROUP_MIDS);
+    expect(exported.accounts).toEqual([expect.objectContaining({ groupId: ADA_ACCOUNT.groupId }), expect.objectContaining({ groupId: 'acme-shared' })]);
+    expect(exported.profile.accounts).toEqual([ADA_ACCOUNT.groupId, 'acme-shared']);
     expect(exported.conflicts).toEqual([expect.objectContaining({ messageId: ADA_MIDS[3] })]);
     expect(exported.merges).toEqual([]);
     expect(exported.quarantine).toEqual([expect.objectContaining({ messageId: ADA_MIDS[4], status: 'held' })]);

@@ -196,6 +196,8 @@ export class Privacy implements ResolveFilter {
         tombstones: identifiers.map(tombstoneHash),
         at: this.deps.clock.now(),
       });
+      // Separations and blocks made by unmerging the person went with them: the rules reload their constraints.
+      this.deps.rules.invalidate(workspaceId);
       const cached = await this.tombstonesOf(workspaceId);
       for (const i of identifiers) cached.add(tombstoneHash(i));
       // Hook for later per-person state (journey instances, pending messages): see ErasureHook.
@@ -253,6 +255,8 @@ export class Privacy implements ResolveFilter {
     const events = await this.allEvents(workspaceId, profile.id);
     const merges: MergeRecord[] = await this.deps.identity.merges(workspaceId, profile.id);
     const conflicts: ConflictRecord[] = await this.deps.identity.conflicts(workspaceId, { profileId: profile.id, limit: 100_000 });
+    const accounts = await this.deps.identity.accountLinks(workspaceId, profile.id);
+    const unmerges = await this.deps.identity.unmerges(workspaceId, profile.id);
     const identifiers = record.identifiers.map((i) => ({ type: i.type, value: i.value }));
     const quarantine = await this.quarantineOf(workspaceId, identifiers, new Set(events.map((e) => e.message.messageId)));
     const subscriptions = await this.subscriptionsFrom(workspaceId, profileIds, events);
@@ -266,6 +270,8 @@ export class Privacy implements ResolveFilter {
       events: events.map((e) => ({ id: e.id, sourceId: e.sourceId, violations: e.violations, message: e.message })),
       merges: merges.map((m) => ({ ...m, at: iso(m.at) })),
       conflicts: conflicts.map((c) => ({ ...c, at: iso(c.at) })),
+      accounts: accounts.map((a) => ({ groupId: a.groupId, firstSeen: iso(a.firstSeen), lastSeen: iso(a.lastSeen), eventId: a.eventId })),
+      unmerges: unmerges.map((u) => ({ ...u, at: iso(u.at) })),
       subscriptions: subscriptions.current,
       subscriptionHistory: subscriptions.history,
       quarantine: quarantine.map((q) => ({ id: q.id, messageId: q.messageId, reasons: q.reasons, status: q.status, message: q.message, receivedAt: iso(q.receivedAt) })),

@@ -18,6 +18,7 @@ export const ProfileView = Type.Object({
   ),
   computed: Type.Object({}, { additionalProperties: true }),
   audiences: Type.Array(Type.String()),
+  accounts: Type.Array(Type.String(), { description: 'Group ids of the accounts (group calls) the profile is linked to, first linked first.' }),
   mergedFrom: Type.Array(Type.String(), { description: 'Profiles merged into this one.' }),
   subscriptions: Type.Optional(
     Type.Record(Type.String(), Type.Object({ status: Type.String(), at: Iso, source: Type.String(), messageId: Type.Optional(Type.String()) }), {
@@ -126,6 +127,7 @@ export class Profiles {
       lineage,
       computed: {},
       audiences: [],
+      accounts: (await this.identity.accountLinks(workspaceId, record.id)).map((l) => l.groupId),
       mergedFrom: record.mergedFrom,
       firstSeen: iso(seen.length ? Math.min(...seen) : record.createdAt),
       lastSeen: iso(seen.length ? Math.max(...seen) : record.createdAt),

@@ -24,6 +24,8 @@ export interface HttpDeps {
   onSourcesChange: () => void;
   /** Further admin route plugins (tracking plans, quarantine, ...), registered under /api/v1 behind admin auth. */
   adminPlugins: ((app: FastifyInstance) => Promise<void>)[];
+  /** Route plugins outside /api/v1 with no admin auth (tracking links authorise themselves with signed tokens). */
+  publicPlugins?: ((app: FastifyInstance) => Promise<void>)[];
 }
 
 /** The HTTP server: /v1 (collect), /api/v1 (admin, OpenAPI at /api/v1/openapi.json) and operations routes. */
@@ -37,6 +39,8 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
     onConstructorPoisoning: 'error',
     ajv: { customOptions: { allErrors: true, coerceTypes: 'array', removeAdditional: false, useDefaults: true } },
     return503OnClosing: true,
+    // Signed tokens in tracking links (/u, /o, /c) are longer than the default 100 characters per path parameter.
+    routerOptions: { maxParamLength: 1024 },
   });
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(notFoundHandler);
@@ -66,6 +70,7 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
 
   await app.register(opsRoutes, { metrics: deps.metrics, ready: deps.ready });
   await app.register(collectRoutes, deps.collect);
+  for (const plugin of deps.publicPlugins ?? []) await app.register(plugin);
   app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   await app.register(
     async (admin) => {

@@ -3,7 +3,8 @@ import { Type } from '@sinclair/typebox';
 import { badRequest, notFound, TandemError } from '../core/errors.js';
 import type { EvidenceEvent, IdentityStore, Store } from '../core/ports/store.js';
 import { identifierKey, type Identifier } from '../identity/model.js';
-import { ACTIVE_RULES_KEY, compileIdentityRules, defaultIdentityRules, IDENTITY_RULES_KIND, type ActiveIdentityRules, type IdentityRules, type IdentityRulesBody } from '../identity/rules.js';
+import type { IdentityGraphEditor, RecomputeOutcome } from '../identity/graph-edits.js';
+import { ACTIVE_RULES_KEY, compileIdentityRules, defaultIdentityRules, IDENTITY_RULES_KIND, withConstraints, type ActiveIdentityRules, type IdentityRules, type IdentityRulesBody } from '../identity/rules.js';
 import { Simulation } from '../identity/simulate.js';
 
 const Iso = Type.String({ format: 'date-time' });
@@ -20,6 +21,53 @@ const Evidence = Type.Object(
   { description: 'The event behind a link, merge or conflict.' },
 );
 const nodeId = (i: Identifier) => `${i.type}:${i.value}`;
+const TypeName = Type.String({ pattern: '^[a-z][a-z0-9_]{0,63}$', description: 'Identifier type: user_id, anonymous_id, email, phone, device_id or a custom type.' });
+const IdentifierInput = Type.Object({ type: TypeName, value: Type.String({ minLength: 1, maxLength: 1024 }) }, { additionalProperties: false });
+const UnmergeRecordView = Type.Object({
+  id: Type.Integer(),
+  profile: Type.String({ description: 'The profile that was recomputed.' }),
+  kind: Type.String({ description: 'identifier: one was removed (and blocked); link: two identifiers were separated; block: a blocked identifier was split out.' }),
+  identifiers: Type.Array(IdentifierView),
+  profiles: Type.Array(Type.String(), { description: "The profiles the recomputed profile's events form now, its own id first." }),
+  events: Type.Integer({ description: 'Events re-resolved.' }),
+  at: Iso,
+});
+const RecomputeView = Type.Object({
+  unmerge: UnmergeRecordView,
+  profiles: Type.Array(Type.Object({ id: Type.String(), identifiers: Type.Array(IdentifierView), events: Type.Integer() })),
+  unresolved: Type.Integer({ description: 'Events left with no usable identifier: they belong to no profile now.' }),
+});
+const BlockedView = Type.Object({
+  type: Type.String(),
+  value: Type.String(),
+  reason: Type.String({ description: 'block: by this API; unmerge: an unmerge removed it from a profile.' }),
+  profile: Type.Union([Type.String(), Type.Null()], { description: 'The profile it was removed from (unmerge) or split (block with split).' }),
+  at: Iso,
+});
+const UnmergeBody = Type.Object(
+  {
+    identifier: Type.Optional(IdentifierInput),
+    link: Type.Optional(Type.Object({ from: IdentifierInput, to: IdentifierInput }, { additionalProperties: false })),
+  },
+  { additionalProperties: false, description: 'Exactly one of `identifier` (removed from the profile and blocked) or `link` (its two ends are kept apart from now on).' },
+);
+interface UnmergeBody {
+  identifier?: Identifier;
+  link?: { from: Identifier; to: Identifier };
+}
+const BlockBody = Type.Object(
+  {
+    type: TypeName,
+    value: Type.String({ minLength: 1, maxLength: 1024 }),
+    split: Type.Optional(Type.Boolean({ default: false, description: 'Also recompute the profile holding the identifier without it, so the people it joined come apart.' })),
+  },
+  { additionalProperties: false },
+);
+const iso = (ms: number) => new Date(ms).toISOString();
+const recomputeView = (o: RecomputeOutcome) => {
+  const { profileId, actor: _actor, at, ...rest } = o.unmerge;
+  return { unmerge: { ...rest, profile: profileId, at: iso(at) }, profiles: o.profiles, unresolved: o.unresolved };
+};
 
 const GraphView = Type.Object({
   profile: Type.String(),
@@ -54,6 +102,7 @@ const GraphView = Type.Object({
       at: Iso,
     }),
   ),
+  unmerges: Type.Array(UnmergeRecordView, { description: 'Unmerges and splits that concerned the profile, oldest first.' }),
 });
 
 const SimulatedProfileView = Type.Object({
@@ -96,12 +145,16 @@ export interface IdentityGraphRouteDeps {
   store: Store;
   identity: IdentityStore;
   rules: ActiveIdentityRules;
+  editor: IdentityGraphEditor;
 }
 
 // Stored history is replayed in pages so that only identities, not messages, stay in memory.
 const PAGE = 1000;
 
-/** Read-only views of the identity graph: a profile's graph, and simulations of candidate rules over history. */
+/**
+ * The identity graph: a profile's graph, simulations of candidate rules over history (read-only), and the edits
+ * people make to it: unmerge and blocked identifiers (docs/decisions/0007).
+ */
 export function identityGraphRoutes(deps: IdentityGraphRouteDeps) {
   const { store, identity } = deps;
 
@@ -150,6 +203,7 @@ export function identityGraphRoutes(deps: IdentityGraphRouteDeps) {
         if (!profile) throw notFound('profile', req.params.id);
         const graph = await identity.graph(ws, profile.id);
         const conflicts = await identity.conflicts(ws, { profileId: profile.id, limit: 100 });
+        const unmerges = await identity.unmerges(ws, profile.id);
         const evidence = await evidenceOf(ws, [...graph.links.map((l) => l.eventId), ...graph.merges.map((m) => m.eventId), ...conflicts.map((c) => c.eventId)]);
         const mergingEvents = new Set(graph.merges.map((m) => m.eventId));
         const held = new Set(profile.identifiers.map(identifierKey));
@@ -171,7 +225,68 @@ export function identityGraphRoutes(deps: IdentityGraphRouteDeps) {
             event: evidence(c.eventId, c.messageId),
             at: new Date(c.at).toISOString(),
           })),
+          unmerges: unmerges.map((u) => ({ id: u.id, profile: u.profileId, kind: u.kind, identifiers: u.identifiers, profiles: u.profiles, events: u.events, at: iso(u.at) })),
         };
+      },
+    );
+
+    app.post<{ Params: { id: string }; Body: UnmergeBody }>(
+      '/profiles/:id/unmerge',
+      {
+        schema: {
+          summary: "Unmerge a profile by removing an identifier (which is then blocked) or a link (whose ends then never share a profile); its events are re-resolved in order and may form several profiles",
+          tags: ['profiles'],
+          params: Type.Object({ id: Type.String({ minLength: 1, maxLength: 100 }) }),
+          body: UnmergeBody,
+          response: { 200: RecomputeView },
+        },
+      },
+      async (req) => {
+        const { identifier, link } = req.body;
+        if ((identifier === undefined) === (link === undefined)) throw badRequest('invalid_body', 'give exactly one of `identifier` or `link`', identifier === undefined ? 'identifier' : 'link');
+        const outcome = identifier
+          ? await deps.editor.unmergeIdentifier(req.workspaceId, req.params.id, identifier, 'admin')
+          : await deps.editor.unmergeLink(req.workspaceId, req.params.id, link!, 'admin');
+        return recomputeView(outcome);
+      },
+    );
+
+    app.get('/blocked-identifiers', { schema: { summary: 'Identifiers that no event links any more', tags: ['identity-rules'], response: { 200: Type.Object({ data: Type.Array(BlockedView) }) } } }, async (req) => ({
+      data: (await deps.editor.blocked(req.workspaceId)).map((b) => ({ type: b.type, value: b.value, reason: b.reason, profile: b.profileId, at: iso(b.at) })),
+    }));
+
+    app.post<{ Body: { type: string; value: string; split?: boolean } }>(
+      '/blocked-identifiers',
+      {
+        schema: {
+          summary: 'Block an identifier from now on (a kiosk device id); with split, the profile it joined is recomputed without it',
+          tags: ['identity-rules'],
+          body: BlockBody,
+          response: { 200: Type.Object({ blocked: BlockedView, split: Type.Optional(RecomputeView) }), 201: Type.Object({ blocked: BlockedView, split: Type.Optional(RecomputeView) }) },
+        },
+      },
+      async (req, reply) => {
+        const outcome = await deps.editor.block(req.workspaceId, { type: req.body.type, value: req.body.value }, req.body.split ?? false, 'admin');
+        const b = outcome.blocked;
+        return reply.status(outcome.created ? 201 : 200).send({
+          blocked: { type: b.type, value: b.value, reason: b.reason, profile: b.profileId, at: iso(b.at) },
+          ...(outcome.split ? { split: recomputeView(outcome.split) } : {}),
+        });
+      },
+    );
+
+    app.delete<{ Params: { type: string; value: string } }>(
+      '/blocked-identifiers/:type/:value',
+      {
+        schema: {
+          summary: 'Unblock an identifier: later events link it again (profiles already split stay apart)',
+          tags: ['identity-rules'],
+          params: Type.Object({ type: TypeName, value: Type.String({ minLength: 1, maxLength: 1024 }) }),
+        },
+      },
+      async (req, reply) => {
+        await deps.editor.unblock(req.workspaceId, { type: req.params.type, value: req.params.value }, 'admin');
+        return reply.status(204).send();
       },
     );
 
@@ -197,7 +312,8 @@ export function identityGraphRoutes(deps: IdentityGraphRouteDeps) {
         const from = body.from === undefined ? undefined : Date.parse(body.from);
         const to = body.to === undefined ? undefined : Date.parse(body.to);
         if (from !== undefined && to !== undefined && to <= from) throw badRequest('invalid_range', '`to` must be after `from`', 'to');
-        const candidate = await candidateRules(ws, req.params.key, body.rules);
+        // Both sides respect the blocked identifiers and separations, so the differences come from the rules alone.
+        const candidate = withConstraints(await candidateRules(ws, req.params.key, body.rules), await identity.constraints(ws));
         const simulation = new Simulation(await deps.rules.for(ws), candidate);
         const eventIds: number[] = [];
         for (let afterId = 0; eventIds.length < limit; ) {

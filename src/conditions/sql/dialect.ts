@@ -37,4 +37,11 @@ export interface SqlDialect {
   textOrder(text: string): string;
   /** The bucket 0-99 of values.ts bucketOf: first 32 bits of md5(salt || ':' || id), mod 100. */
   bucket(profileId: string, salt: string): string;
+  /**
+   * Aggregate (computed traits): `value` of the row whose tuple `keys` is the least (`min`) or greatest (`max`)
+   * among the rows where `filter` holds; NULL when none. Keys are never NULL.
+   */
+  argExtreme(which: 'min' | 'max', value: string, keys: string[], filter: string): string;
+  /** The JSON text of any SQL value, NULL for NULL (SQL traits' value column). */
+  toJsonText(expr: string): string;
 }

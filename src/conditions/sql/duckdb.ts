@@ -36,5 +36,7 @@ export const duckdbDialect: SqlDialect = {
   textStartsWith: (text, prefix) => `starts_with(${text}, ${prefix})`,
   // DuckDB compares VARCHAR by bytes by default, which for UTF-8 is code point order.
   textOrder: (text) => text,
+  argExtreme: (which, value, keys, filter) => `arg_${which}(${value}, (${keys.join(', ')})) FILTER (WHERE ${filter})`,
+  toJsonText: (expr) => `CAST(to_json(${expr}) AS VARCHAR)`,
   bucket: (profileId, salt) => `(CAST(('0x' || substr(md5(${salt} || ':' || ${profileId}), 1, 8)) AS BIGINT) % 100)`,
 };

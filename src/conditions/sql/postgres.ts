@@ -37,6 +37,9 @@ export const postgresDialect: SqlDialect = {
   textContains: (haystack, needle) => `(strpos(${haystack}, ${needle}) > 0)`,
   textStartsWith: (text, prefix) => `starts_with(${text}, ${prefix})`,
   textOrder: (text) => `(${text}) COLLATE "C"`,
+  argExtreme: (which, value, keys, filter) =>
+    `(array_agg(${value} ORDER BY ${keys.map((k) => (which === 'min' ? k : `${k} DESC`)).join(', ')}) FILTER (WHERE ${filter}))[1]`,
+  toJsonText: (expr) => `CAST(to_jsonb(${expr}) AS TEXT)`,
   // bit(32) to bigint zero-extends, so the 32 bits read as an unsigned number, as in JavaScript and DuckDB.
   bucket: (profileId, salt) => `(CAST(CAST('x' || substr(md5(${salt} || ':' || ${profileId}), 1, 8) AS BIT(32)) AS BIGINT) % 100)`,
 };

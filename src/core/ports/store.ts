@@ -161,6 +161,8 @@ export interface ResolvedEvent {
   at: number;
   resolution: Resolution;
   traits: TraitSighting[];
+  /** A group call: the account it names and the traits it states about the account (docs/decisions/0007). */
+  group?: { groupId: string; traits: TraitSighting[] };
 }
 
 export interface IdentifierRecord extends Identifier {
@@ -231,7 +233,7 @@ export interface ProfileSearch {
   traitValues: string[];
 }
 
-export interface IdentityStore {
+export interface IdentityStore extends AccountReads, IdentityEdits {
   /** Highest event id the consumer has resolved (0 when none). */
   position(consumer: string): Promise<number>;
   /** The profiles owning any of these identifiers, each with all its identifiers. */
@@ -259,4 +261,96 @@ export interface IdentityStore {
   history(workspaceId: string, filter: { afterId: number; from?: number; to?: number; limit: number }): Promise<StoredEvent[]>;
   /** Read-only: the surviving profile each of these events resolved to (events not resolved yet are left out). */
   eventProfiles(workspaceId: string, eventIds: number[]): Promise<Map<number, string>>;
+}
+
+/* ---- Accounts (group calls) and graph edits: unmerge, blocked identifiers (docs/decisions/0007) ---- */
+
+/** A profile's link to an account: the first and last group event that tied them, by event timestamp. */
+export interface AccountLinkRecord {
+  groupId: string;
+  firstSeen: number;
+  lastSeen: number;
+  /** The first group event that linked them. */
+  eventId: number;
+}
+
+export interface AccountRecord {
+  groupId: string;
+  createdAt: number;
+  traits: TraitObservation[];
+  profiles: (Omit<AccountLinkRecord, 'groupId'> & { profileId: string })[];
+}
+
+export interface AccountReads {
+  account(workspaceId: string, groupId: string): Promise<AccountRecord | undefined>;
+  /** The accounts a surviving profile is linked to, by group id. */
+  accountLinks(workspaceId: string, profileId: string): Promise<AccountLinkRecord[]>;
+  /** Group ids starting with the prefix, or with a trait value among the values. */
+  searchAccounts(workspaceId: string, query: ProfileSearch, limit: number): Promise<string[]>;
+}
+
+export interface BlockedIdentifierRecord extends Identifier {
+  /** block: by the block API; unmerge: an unmerge removed it from a profile. */
+  reason: 'block' | 'unmerge';
+  profileId: string | null;
+  actor: string;
+  at: number;
+}
+
+/** What the resolver must respect besides the identity rules: blocked identifiers and separated pairs. */
+export interface IdentityConstraints {
+  blocked: Identifier[];
+  separations: [Identifier, Identifier][];
+}
+
+export interface UnmergeRecord {
+  id: number;
+  /** The profile that was recomputed. */
+  profileId: string;
+  /** identifier: one was removed; link: two identifiers were separated; block: a blocked value was split out. */
+  kind: 'identifier' | 'link' | 'block';
+  identifiers: Identifier[];
+  /** The profiles its events form now, the recomputed id first. */
+  profiles: string[];
+  /** How many events were re-resolved. */
+  events: number;
+  actor: string;
+  at: number;
+}
+
+/** A profile's graph recomputed from its events, replacing its rows in one transaction. */
+export interface RecomputePlan {
+  workspaceId: string;
+  /** The recomputed profile and every profile merged into it, before the change. */
+  family: string[];
+  /** Identifiers the profile held before: their rows and the links among them are replaced. */
+  previousIdentifiers: Identifier[];
+  /** The surviving profiles after the recompute; `create` for ids issued by it. */
+  profiles: { id: string; age: number; create: boolean }[];
+  /** Family ids that stay merged, with the survivor they now resolve to. */
+  redirects: { id: string; into: string }[];
+  identifiers: (IdentifierRecord & { profileId: string })[];
+  links: { from: Identifier; to: Identifier; eventId: number }[];
+  /** Every event of the profile with the profile it resolves to now (null: it has no usable identifier left). */
+  events: { eventId: number; profileId: string | null }[];
+  traits: (TraitObservation & { profileId: string })[];
+  accounts: (AccountLinkRecord & { profileId: string })[];
+  /** Constraints stored with the recompute. */
+  block?: BlockedIdentifierRecord;
+  separation?: [Identifier, Identifier];
+  unmerge: Omit<UnmergeRecord, 'id'>;
+}
+
+export interface IdentityEdits {
+  constraints(workspaceId: string): Promise<IdentityConstraints>;
+  blocked(workspaceId: string): Promise<BlockedIdentifierRecord[]>;
+  /** Adds a blocked identifier; false when it was blocked already. */
+  block(workspaceId: string, record: BlockedIdentifierRecord): Promise<boolean>;
+  unblock(workspaceId: string, identifier: Identifier): Promise<boolean>;
+  /** A surviving profile and every profile merged into it, with their ages, oldest first. */
+  family(workspaceId: string, profileId: string): Promise<{ id: string; age: number }[]>;
+  /** Applies a recompute (and the constraint that caused it); returns the unmerge record's id. */
+  recompute(plan: RecomputePlan): Promise<number>;
+  /** Unmerges that concerned the profile or a profile merged into it, oldest first. */
+  unmerges(workspaceId: string, profileId: string): Promise<UnmergeRecord[]>;
 }

@@ -82,7 +82,26 @@ async function compact() {
   conn = await instance.connect();
 }
 
-const ops = { catchUp: (m) => catchUp(m.limit), lastEventId: () => lastEventId(), query: (m) => query(m.sql, m.params), compact: () => compact() };
+/**
+ * Replaces a connection-scoped TEMP table with these rows (inputs of a compiled query, such as the condition
+ * language's c_* relations; TEMP so that nothing of them reaches the warehouse file).
+ */
+async function load(table, columns, rows) {
+  await conn.run(`CREATE OR REPLACE TEMP TABLE "${table}" (${columns.map(([name, type]) => `"${name}" ${type}`).join(', ')})`);
+  const appender = await conn.createAppender(table, 'main', 'temp');
+  for (const row of rows) {
+    columns.forEach(([, type], i) => {
+      const v = row[i];
+      if (v === null || v === undefined) appender.appendNull();
+      else if (type === 'BIGINT') appender.appendBigInt(BigInt(v));
+      else appender.appendVarchar(String(v));
+    });
+    appender.endRow();
+  }
+  appender.closeSync();
+}
+
+const ops = { load: (m) => load(m.table, m.columns, m.rows), catchUp: (m) => catchUp(m.limit), lastEventId: () => lastEventId(), query: (m) => query(m.sql, m.params), compact: () => compact() };
 
 // Messages run one after another: a DELETE (privacy erasure) must not slip into a catch-up's await between reading
 // the store and appending, or the rows it read before the store deleted them would be appended after the DELETE.

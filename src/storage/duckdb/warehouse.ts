@@ -72,6 +72,11 @@ export class DuckDbWarehouse implements Warehouse {
     return this.call({ op: 'query', sql, params });
   }
 
+  /** Replaces a connection-scoped TEMP table (`columns`: name and BIGINT, VARCHAR or JSON) with these rows. */
+  loadTable(table: string, columns: [string, 'BIGINT' | 'VARCHAR' | 'JSON'][], rows: (string | number | null)[][]): Promise<void> {
+    return this.call({ op: 'load', table, columns, rows });
+  }
+
   async close(): Promise<void> {
     if (this.failed) return;
     const exited = new Promise((resolve) => this.worker.once('exit', resolve));

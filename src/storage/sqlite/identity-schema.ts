@@ -45,4 +45,37 @@ export const IDENTITY_MIGRATIONS: readonly string[] = [
    ) WITHOUT ROWID;
    CREATE INDEX profile_trait_values_value ON profile_trait_values (workspace_id, value);
    CREATE TABLE identity_positions (consumer TEXT PRIMARY KEY, event_id INTEGER NOT NULL);`,
+  // 2. Accounts (group calls) and graph edits (unmerge, blocked identifiers, separations): docs/decisions/0007.
+  //    An account exists while at least one stored group event names it (account_events); its traits are
+  //    observations like a profile's; account_profiles links it to the profiles its group events resolved to.
+  `CREATE TABLE identity_accounts (workspace_id TEXT NOT NULL, group_id TEXT NOT NULL, created_at INTEGER NOT NULL, PRIMARY KEY (workspace_id, group_id)) WITHOUT ROWID;
+   CREATE TABLE account_events (workspace_id TEXT NOT NULL, group_id TEXT NOT NULL, event_id INTEGER NOT NULL, PRIMARY KEY (workspace_id, group_id, event_id)) WITHOUT ROWID;
+   CREATE INDEX account_events_event ON account_events (event_id);
+   CREATE TABLE account_trait_values (
+     workspace_id TEXT NOT NULL, group_id TEXT NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL, source_id TEXT NOT NULL,
+     count INTEGER NOT NULL,
+     first_at INTEGER NOT NULL, first_event_id INTEGER NOT NULL, first_message_id TEXT NOT NULL,
+     last_at INTEGER NOT NULL, last_event_id INTEGER NOT NULL, last_message_id TEXT NOT NULL,
+     PRIMARY KEY (workspace_id, group_id, name, value, source_id)
+   ) WITHOUT ROWID;
+   CREATE INDEX account_trait_values_value ON account_trait_values (workspace_id, value);
+   CREATE TABLE account_profiles (
+     workspace_id TEXT NOT NULL, group_id TEXT NOT NULL, profile_id TEXT NOT NULL,
+     first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL, event_id INTEGER NOT NULL,
+     PRIMARY KEY (workspace_id, group_id, profile_id)
+   ) WITHOUT ROWID;
+   CREATE INDEX account_profiles_profile ON account_profiles (profile_id);
+   CREATE TABLE identity_blocked (
+     workspace_id TEXT NOT NULL, type TEXT NOT NULL, value TEXT NOT NULL, reason TEXT NOT NULL, profile_id TEXT, actor TEXT NOT NULL, at INTEGER NOT NULL,
+     PRIMARY KEY (workspace_id, type, value)
+   ) WITHOUT ROWID;
+   CREATE TABLE identity_separations (
+     workspace_id TEXT NOT NULL, a_type TEXT NOT NULL, a_value TEXT NOT NULL, b_type TEXT NOT NULL, b_value TEXT NOT NULL, unmerge_id INTEGER NOT NULL, at INTEGER NOT NULL,
+     PRIMARY KEY (workspace_id, a_type, a_value, b_type, b_value)
+   ) WITHOUT ROWID;
+   CREATE TABLE identity_unmerges (
+     id INTEGER PRIMARY KEY AUTOINCREMENT, workspace_id TEXT NOT NULL, profile_id TEXT NOT NULL, kind TEXT NOT NULL,
+     identifiers TEXT NOT NULL, profiles TEXT NOT NULL, events INTEGER NOT NULL, actor TEXT NOT NULL, at INTEGER NOT NULL
+   );
+   CREATE TABLE identity_unmerge_profiles (unmerge_id INTEGER NOT NULL, profile_id TEXT NOT NULL, PRIMARY KEY (profile_id, unmerge_id)) WITHOUT ROWID;`,
 ];

@@ -1,4 +1,6 @@
-import type { ConflictRecord, EvidenceEvent, IdentifierRecord, IdentityStore, MergeRecord, ResolvedEvent } from '../../core/ports/store.js';
+import type {
+  BlockedIdentifierRecord, ConflictRecord, EvidenceEvent, IdentifierRecord, IdentityStore, MergeRecord, RecomputePlan, ResolvedEvent, UnmergeRecord,
+} from '../../core/ports/store.js';
 import type { GraphProfile } from '../../identity/graph.js';
 import { identifierKey, type Identifier } from '../../identity/model.js';
 import type { TraitObservation } from '../../profiles/survivorship.js';
@@ -62,6 +64,9 @@ const combineSightings = `
   last_event_id = CASE WHEN excluded.last_at > last_at OR (excluded.last_at = last_at AND excluded.last_event_id > last_event_id) THEN excluded.last_event_id ELSE last_event_id END,
   last_message_id = CASE WHEN excluded.last_at > last_at OR (excluded.last_at = last_at AND excluded.last_event_id > last_event_id) THEN excluded.last_message_id ELSE last_message_id END`;
 
+/** Combines two links of one (account, profile): earliest first seen, latest last seen, first linking event. */
+const combineLinks = `first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen), event_id = min(event_id, excluded.event_id)`;
+
 /** The largest code point, so that `prefix + TOP` bounds every string starting with `prefix` (BINARY collation). */
 const TOP = '\u{10FFFF}';
 
@@ -108,6 +113,44 @@ export function openSqliteIdentityStore(db: Sqlite): IdentityStore {
     profileGet: db.prepare('SELECT id, created_at FROM identity_profiles WHERE workspace_id = ? AND id = ? AND merged_into IS NULL'),
     mergedFrom: db.prepare('SELECT id FROM identity_profiles WHERE merged_into = ? ORDER BY merged_at, age'),
     traitsOf: db.prepare('SELECT * FROM profile_trait_values WHERE profile_id = ? ORDER BY name'),
+    // Accounts (group calls): docs/decisions/0007.
+    accountInsert: db.prepare('INSERT OR IGNORE INTO identity_accounts (workspace_id, group_id, created_at) VALUES (?, ?, ?)'),
+    accountEvent: db.prepare('INSERT OR IGNORE INTO account_events (workspace_id, group_id, event_id) VALUES (?, ?, ?)'),
+    accountTrait: db.prepare(
+      `INSERT INTO account_trait_values (workspace_id, group_id, name, value, source_id, count, first_at, first_event_id, first_message_id, last_at, last_event_id, last_message_id)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (workspace_id, group_id, name, value, source_id) DO UPDATE SET ${combineSightings}`,
+    ),
+    accountLink: db.prepare(
+      `INSERT INTO account_profiles (workspace_id, group_id, profile_id, first_seen, last_seen, event_id) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (workspace_id, group_id, profile_id) DO UPDATE SET ${combineLinks}`,
+    ),
+    accountLinksMove: db.prepare(
+      `INSERT INTO account_profiles (workspace_id, group_id, profile_id, first_seen, last_seen, event_id)
+       SELECT workspace_id, group_id, ?, first_seen, last_seen, event_id FROM account_profiles WHERE profile_id = ? AND true
+       ON CONFLICT (workspace_id, group_id, profile_id) DO UPDATE SET ${combineLinks}`,
+    ),
+    accountLinksDrop: db.prepare('DELETE FROM account_profiles WHERE profile_id = ?'),
+    accountGet: db.prepare('SELECT created_at FROM identity_accounts WHERE workspace_id = ? AND group_id = ?'),
+    accountTraits: db.prepare('SELECT * FROM account_trait_values WHERE workspace_id = ? AND group_id = ? ORDER BY name'),
+    accountProfiles: db.prepare('SELECT profile_id, first_seen, last_seen, event_id FROM account_profiles WHERE workspace_id = ? AND group_id = ? ORDER BY event_id, profile_id'),
+    accountLinksOf: db.prepare('SELECT group_id, first_seen, last_seen, event_id FROM account_profiles WHERE workspace_id = ? AND profile_id = ? ORDER BY event_id, group_id'),
+    // Graph edits.
+    blockedList: db.prepare('SELECT type, value, reason, profile_id, actor, at FROM identity_blocked WHERE workspace_id = ? ORDER BY type, value'),
+    blockInsert: db.prepare('INSERT OR IGNORE INTO identity_blocked (workspace_id, type, value, reason, profile_id, actor, at) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+    blockDelete: db.prepare('DELETE FROM identity_blocked WHERE workspace_id = ? AND type = ? AND value = ?'),
+    separations: db.prepare('SELECT a_type, a_value, b_type, b_value FROM identity_separations WHERE workspace_id = ? ORDER BY unmerge_id'),
+    separationInsert: db.prepare('INSERT OR IGNORE INTO identity_separations (workspace_id, a_type, a_value, b_type, b_value, unmerge_id, at) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+    family: db.prepare('SELECT id, age FROM identity_profiles WHERE workspace_id = ? AND (id = ? OR merged_into = ?) ORDER BY age, id'),
+    profileRevive: db.prepare('UPDATE identity_profiles SET age = ?, merged_into = NULL, merged_at = NULL WHERE workspace_id = ? AND id = ?'),
+    profileRedirect: db.prepare('UPDATE identity_profiles SET merged_into = ?, merged_at = coalesce(merged_at, ?) WHERE workspace_id = ? AND id = ?'),
+    identifierDelete: db.prepare('DELETE FROM identity_identifiers WHERE workspace_id = ? AND type = ? AND value = ?'),
+    identifierInsert: db.prepare('INSERT INTO identity_identifiers (workspace_id, type, value, profile_id, first_seen, last_seen, event_id) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+    linksDelete: db.prepare('DELETE FROM identity_links WHERE workspace_id = ? AND ((from_type = ? AND from_value = ?) OR (to_type = ? AND to_value = ?))'),
+    eventMove: db.prepare('UPDATE identity_event_profiles SET profile_id = ? WHERE workspace_id = ? AND event_id = ?'),
+    eventDrop: db.prepare('DELETE FROM identity_event_profiles WHERE workspace_id = ? AND event_id = ?'),
+    unmergeInsert: db.prepare('INSERT INTO identity_unmerges (workspace_id, profile_id, kind, identifiers, profiles, events, actor, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
+    unmergeProfile: db.prepare('INSERT OR IGNORE INTO identity_unmerge_profiles (unmerge_id, profile_id) VALUES (?, ?)'),
   };
 
   // Identifier, link and trait sightings are combined per key over the batch and written once each, in key order,
@@ -129,6 +172,8 @@ export function openSqliteIdentityStore(db: Sqlite): IdentityStore {
         stmt.eventsMove.run(m.winner, m.loser);
         stmt.traitsMove.run(m.winner, m.loser);
         stmt.traitsDrop.run(m.loser);
+        stmt.accountLinksMove.run(m.winner, m.loser);
+        stmt.accountLinksDrop.run(m.loser);
         stmt.mergeInsert.run(e.workspaceId, m.winner, m.loser, r.eventId, e.messageId, JSON.stringify(r.identifiers), at);
       }
       if (r.conflict) {
@@ -136,6 +181,14 @@ export function openSqliteIdentityStore(db: Sqlite): IdentityStore {
         const info = stmt.conflictInsert.run(e.workspaceId, r.eventId, e.messageId, r.profileId, c.reason, JSON.stringify(c.identifiers), JSON.stringify(c.dropped), JSON.stringify(c.profiles), at);
         const id = Number(info.lastInsertRowid);
         for (const p of new Set([...c.profiles, ...(r.profileId ? [r.profileId] : [])])) stmt.conflictProfile.run(id, p);
+      }
+      if (e.group) {
+        // Written as each event comes (group calls are few): a later merge in the batch moves the link.
+        const g = e.group;
+        stmt.accountInsert.run(e.workspaceId, g.groupId, at);
+        stmt.accountEvent.run(e.workspaceId, g.groupId, r.eventId);
+        for (const t of g.traits) stmt.accountTrait.run(e.workspaceId, g.groupId, t.name, t.value, e.sourceId, 1, e.at, r.eventId, e.messageId, e.at, r.eventId, e.messageId);
+        if (r.profileId !== null) stmt.accountLink.run(e.workspaceId, g.groupId, r.profileId, e.at, e.at, r.eventId);
       }
       if (r.profileId === null) continue;
       for (const i of r.identifiers) {
@@ -176,6 +229,42 @@ export function openSqliteIdentityStore(db: Sqlite): IdentityStore {
       stmt.traitSighting.run(t.workspaceId, survivor(t.profileId), t.name, t.value, t.sourceId, t.count, t.first.at, t.first.eventId, t.first.messageId, t.last.at, t.last.eventId, t.last.messageId);
     }
     stmt.positionPut.run(consumer, position);
+  });
+
+  // A recompute replaces the recomputed profile's rows (identifiers, links, timeline, traits, account links) with
+  // the plan's, and stores the constraint that caused it and the unmerge record, in one transaction.
+  const recomputeTx = db.transaction((p: RecomputePlan): number => {
+    const ws = p.workspaceId;
+    const at = p.unmerge.at;
+    const u = p.unmerge;
+    const unmergeId = Number(stmt.unmergeInsert.run(ws, u.profileId, u.kind, JSON.stringify(u.identifiers), JSON.stringify(u.profiles), u.events, u.actor, at).lastInsertRowid);
+    for (const id of new Set([...u.profiles, ...p.family])) stmt.unmergeProfile.run(unmergeId, id);
+    if (p.block) stmt.blockInsert.run(ws, p.block.type, p.block.value, p.block.reason, p.block.profileId, p.block.actor, p.block.at);
+    if (p.separation) {
+      const [a, b] = p.separation;
+      stmt.separationInsert.run(ws, a.type, a.value, b.type, b.value, unmergeId, at);
+    }
+    for (const q of p.profiles) {
+      if (q.create) stmt.profileInsert.run(q.id, ws, q.age, at);
+      else stmt.profileRevive.run(q.age, ws, q.id);
+    }
+    for (const r of p.redirects) stmt.profileRedirect.run(r.into, at, ws, r.id);
+    for (const i of p.previousIdentifiers) {
+      stmt.identifierDelete.run(ws, i.type, i.value);
+      stmt.linksDelete.run(ws, i.type, i.value, i.type, i.value);
+    }
+    for (const i of p.identifiers) stmt.identifierInsert.run(ws, i.type, i.value, i.profileId, i.firstSeen, i.lastSeen, i.eventId);
+    for (const l of p.links) stmt.linkInsert.run(ws, l.from.type, l.from.value, l.to.type, l.to.value, l.eventId, at);
+    for (const e of p.events) {
+      if (e.profileId === null) stmt.eventDrop.run(ws, e.eventId);
+      else stmt.eventMove.run(e.profileId, ws, e.eventId);
+    }
+    for (const id of p.family) (stmt.traitsDrop.run(id), stmt.accountLinksDrop.run(id));
+    for (const t of p.traits) {
+      stmt.traitSighting.run(ws, t.profileId, t.name, t.value, t.sourceId, t.count, t.first.at, t.first.eventId, t.first.messageId, t.last.at, t.last.eventId, t.last.messageId);
+    }
+    for (const a of p.accounts) stmt.accountLink.run(ws, a.groupId, a.profileId, a.firstSeen, a.lastSeen, a.eventId);
+    return unmergeId;
   });
 
   const canonical = (workspaceId: string, profileId: string) => {
@@ -255,8 +344,12 @@ export function openSqliteIdentityStore(db: Sqlite): IdentityStore {
 
     async merges(workspaceId, profileId) {
       const rows = db
-        .prepare('SELECT winner_id, loser_id, event_id, message_id, identifiers, at FROM identity_merges WHERE workspace_id = ? AND winner_id = ? ORDER BY id')
-        .all(workspaceId, profileId) as { winner_id: string; loser_id: string; event_id: number; message_id: string; identifiers: string; at: number }[];
+        // A merge undone by an unmerge (its loser resolves elsewhere now) is no longer part of the profile.
+        .prepare(
+          `SELECT winner_id, loser_id, event_id, message_id, identifiers, at FROM identity_merges
+           WHERE workspace_id = ? AND winner_id = ? AND loser_id IN (SELECT id FROM identity_profiles WHERE merged_into = ?) ORDER BY id`,
+        )
+        .all(workspaceId, profileId, profileId) as { winner_id: string; loser_id: string; event_id: number; message_id: string; identifiers: string; at: number }[];
       return rows.map((r): MergeRecord => ({ winner: r.winner_id, loser: r.loser_id, eventId: r.event_id, messageId: r.message_id, identifiers: JSON.parse(r.identifiers) as Identifier[], at: r.at }));
     },
 
@@ -290,9 +383,10 @@ export function openSqliteIdentityStore(db: Sqlite): IdentityStore {
         db
           .prepare(
             `SELECT winner_id, loser_id, event_id, message_id, identifiers, at FROM identity_merges
-             WHERE workspace_id = ? AND (winner_id = ? OR winner_id IN (SELECT id FROM identity_profiles WHERE merged_into = ?)) ORDER BY id`,
+             WHERE workspace_id = ? AND (winner_id = ? OR winner_id IN (SELECT id FROM identity_profiles WHERE merged_into = ?))
+               AND loser_id IN (SELECT id FROM identity_profiles WHERE merged_into = ?) ORDER BY id`,
           )
-          .all(workspaceId, profileId, profileId) as { winner_id: string; loser_id: string; event_id: number; message_id: string; identifiers: string; at: number }[]
+          .all(workspaceId, profileId, profileId, profileId) as { winner_id: string; loser_id: string; event_id: number; message_id: string; identifiers: string; at: number }[]
       ).map((r): MergeRecord => ({ winner: r.winner_id, loser: r.loser_id, eventId: r.event_id, messageId: r.message_id, identifiers: JSON.parse(r.identifiers) as Identifier[], at: r.at }));
       return { links, merges };
     },
@@ -320,6 +414,83 @@ export function openSqliteIdentityStore(db: Sqlite): IdentityStore {
         .prepare(`SELECT id, workspace_id, source_id, violations, message FROM events WHERE ${where.join(' AND ')} ORDER BY id LIMIT ?`)
         .all(...params, f.limit) as EventRow[];
       return rows.map(toEvent);
+    },
+
+    /* ---- accounts ---- */
+
+    async account(workspaceId, groupId) {
+      const a = stmt.accountGet.get(workspaceId, groupId) as { created_at: number } | undefined;
+      if (!a) return undefined;
+      const traits = (stmt.accountTraits.all(workspaceId, groupId) as TraitRow[]).map(toTrait);
+      const profiles = (stmt.accountProfiles.all(workspaceId, groupId) as { profile_id: string; first_seen: number; last_seen: number; event_id: number }[]).map((r) => ({
+        profileId: r.profile_id, firstSeen: r.first_seen, lastSeen: r.last_seen, eventId: r.event_id,
+      }));
+      return { groupId, createdAt: a.created_at, traits, profiles };
+    },
+
+    async accountLinks(workspaceId, profileId) {
+      return (stmt.accountLinksOf.all(workspaceId, profileId) as { group_id: string; first_seen: number; last_seen: number; event_id: number }[]).map((r) => ({
+        groupId: r.group_id, firstSeen: r.first_seen, lastSeen: r.last_seen, eventId: r.event_id,
+      }));
+    },
+
+    async searchAccounts(workspaceId, q, limit) {
+      const ids = new Set<string>();
+      const byId = db
+        .prepare('SELECT group_id FROM identity_accounts WHERE workspace_id = ? AND group_id >= ? AND group_id < ? ORDER BY group_id LIMIT ?')
+        .all(workspaceId, q.identifierPrefix, q.identifierPrefix + TOP, limit) as { group_id: string }[];
+      for (const r of byId) ids.add(r.group_id);
+      const byTrait = db.prepare('SELECT DISTINCT group_id FROM account_trait_values WHERE workspace_id = ? AND value = ? ORDER BY group_id LIMIT ?');
+      for (const value of q.traitValues) {
+        if (ids.size >= limit) break;
+        for (const r of byTrait.all(workspaceId, value, limit) as { group_id: string }[]) ids.add(r.group_id);
+      }
+      return [...ids].slice(0, limit);
+    },
+
+    /* ---- graph edits ---- */
+
+    async constraints(workspaceId) {
+      const blocked = (stmt.blockedList.all(workspaceId) as { type: string; value: string }[]).map((r) => ({ type: r.type, value: r.value }));
+      const separations = (stmt.separations.all(workspaceId) as { a_type: string; a_value: string; b_type: string; b_value: string }[]).map(
+        (r): [Identifier, Identifier] => [{ type: r.a_type, value: r.a_value }, { type: r.b_type, value: r.b_value }],
+      );
+      return { blocked, separations };
+    },
+
+    async blocked(workspaceId) {
+      return (stmt.blockedList.all(workspaceId) as { type: string; value: string; reason: BlockedIdentifierRecord['reason']; profile_id: string | null; actor: string; at: number }[]).map(
+        (r): BlockedIdentifierRecord => ({ type: r.type, value: r.value, reason: r.reason, profileId: r.profile_id, actor: r.actor, at: r.at }),
+      );
+    },
+
+    async block(workspaceId, r) {
+      return stmt.blockInsert.run(workspaceId, r.type, r.value, r.reason, r.profileId, r.actor, r.at).changes > 0;
+    },
+
+    async unblock(workspaceId, i) {
+      return stmt.blockDelete.run(workspaceId, i.type, i.value).changes > 0;
+    },
+
+    async family(workspaceId, profileId) {
+      return stmt.family.all(workspaceId, profileId, profileId) as { id: string; age: number }[];
+    },
+
+    async recompute(plan) {
+      return recomputeTx(plan);
+    },
+
+    async unmerges(workspaceId, profileId) {
+      const rows = db
+        .prepare(
+          `SELECT * FROM identity_unmerges WHERE workspace_id = ? AND id IN (
+             SELECT unmerge_id FROM identity_unmerge_profiles WHERE profile_id = ? OR profile_id IN (SELECT id FROM identity_profiles WHERE merged_into = ?)
+           ) ORDER BY id`,
+        )
+        .all(workspaceId, profileId, profileId) as { id: number; profile_id: string; kind: UnmergeRecord['kind']; identifiers: string; profiles: string; events: number; actor: string; at: number }[];
+      return rows.map((r): UnmergeRecord => ({
+        id: r.id, profileId: r.profile_id, kind: r.kind, identifiers: JSON.parse(r.identifiers) as Identifier[], profiles: JSON.parse(r.profiles) as string[], events: r.events, actor: r.actor, at: r.at,
+      }));
     },
 
     async eventProfiles(workspaceId, eventIds) {

@@ -1,5 +1,6 @@
 import type { ErasureCounts, ErasurePlan, PendingErasure, PrivacyStore, SubscriptionChange } from '../../core/ports/privacy.js';
 import { migrate, type Sqlite } from './database.js';
+import { rebuildAccounts } from './identity-accounts.js';
 import { toEvent, type EventRow } from './store.js';
 
 /** Forward-only migrations of component `privacy`. Append; never edit a released entry. */
@@ -35,7 +36,15 @@ export function openSqlitePrivacyStore(db: Sqlite): PrivacyStore {
   };
 
   const eraseEventRows = (workspaceId: string, eventIds: number[], messageIds: string[]) => {
+    // Accounts named by erased group calls: their remaining calls rebuild them, or they go (docs/decisions/0007).
+    const groups = new Set<string>();
+    for (let i = 0; i < eventIds.length; i += 500) {
+      const chunk = eventIds.slice(i, i + 500);
+      for (const r of db.prepare(`SELECT group_id FROM account_events WHERE workspace_id = ? AND event_id IN (${placeholders(chunk.length)})`).all(workspaceId, ...chunk) as { group_id: string }[]) groups.add(r.group_id);
+    }
+    each(eventIds, (m) => `DELETE FROM account_events WHERE workspace_id = ? AND event_id IN (${m})`, [workspaceId]);
     const n = each(eventIds, (m) => `DELETE FROM events WHERE workspace_id = ? AND id IN (${m})`, [workspaceId]);
+    rebuildAccounts(db, workspaceId, groups);
     each(eventIds, (m) => `DELETE FROM identity_event_profiles WHERE workspace_id = ? AND event_id IN (${m})`, [workspaceId]);
     each(messageIds, (m) => `DELETE FROM dedup WHERE workspace_id = ? AND message_id IN (${m})`, [workspaceId]);
     return n;
@@ -62,6 +71,20 @@ export function openSqlitePrivacyStore(db: Sqlite): PrivacyStore {
       run('DELETE FROM identity_links WHERE workspace_id = ? AND ((from_type = ? AND from_value = ?) OR (to_type = ? AND to_value = ?))', ws, i.type, i.value, i.type, i.value);
     }
     identifiers += each(p.profileIds, (m) => `DELETE FROM identity_identifiers WHERE workspace_id = ? AND profile_id IN (${m})`, [ws]);
+    each(p.profileIds, (m) => `DELETE FROM account_profiles WHERE workspace_id = ? AND profile_id IN (${m})`, [ws]);
+    // Graph edits that concern the person (docs/decisions/0007): unmerge records name identifiers, so the whole record
+    // goes, for everyone it concerned; separations naming their identifiers; identifiers blocked by unmerging their
+    // profile. A value blocked through the block API is workspace configuration: it stays, without the profile id.
+    const unmergeIds = [
+      ...new Set((db.prepare(`SELECT unmerge_id AS id FROM identity_unmerge_profiles WHERE profile_id IN (${placeholders(p.profileIds.length)})`).all(...p.profileIds) as { id: number }[]).map((r) => r.id)),
+    ];
+    each(unmergeIds, (m) => `DELETE FROM identity_unmerges WHERE workspace_id = ? AND id IN (${m})`, [ws]);
+    each(unmergeIds, (m) => `DELETE FROM identity_unmerge_profiles WHERE unmerge_id IN (${m})`);
+    for (const i of p.identifiers) {
+      run('DELETE FROM identity_separations WHERE workspace_id = ? AND ((a_type = ? AND a_value = ?) OR (b_type = ? AND b_value = ?))', ws, i.type, i.value, i.type, i.value);
+    }
+    each(p.profileIds, (m) => `DELETE FROM identity_blocked WHERE workspace_id = ? AND reason = 'unmerge' AND profile_id IN (${m})`, [ws]);
+    each(p.profileIds, (m) => `UPDATE identity_blocked SET profile_id = NULL WHERE workspace_id = ? AND profile_id IN (${m})`, [ws]);
     const traits = each(p.profileIds, (m) => `DELETE FROM profile_trait_values WHERE workspace_id = ? AND profile_id IN (${m})`, [ws]);
     const merges =
       each(p.profileIds, (m) => `DELETE FROM identity_merges WHERE workspace_id = ? AND winner_id IN (${m})`, [ws]) +

@@ -1,0 +1,577 @@
+import type { LogEntry, Message } from '../collect/message.js';
+import { partitionOf } from '../collect/partition.js';
+import type { EventRecord, JsonValue, ProfileView } from '../conditions/model.js';
+import type { StreamingState } from '../conditions/node-kind.js';
+import type { Clock } from '../core/clock.js';
+import type { Log, LogBatch } from '../core/ports/log.js';
+import { LoadShare, StageLoop } from '../core/stage-loop.js';
+import { AUDIENCES, definitionId, TRAITS, type ApplyDefinition, type DependencyIndex } from './definitions.js';
+import type { ApplyEvent, ApplyStore, ProfileEffects } from './ports.js';
+import type { DefinitionRegistry } from './registry.js';
+
+/** What a condition may read of a profile besides the apply stage's own outputs (computed values, memberships). */
+export interface ProfileFacts {
+  traits: Record<string, unknown>;
+  /** Ranked, strongest first (user_id before anonymous_id ...). */
+  identifiers: { type: string; value: string }[];
+  subscriptions: Record<string, 'subscribed' | 'unsubscribed'>;
+}
+
+export type FactsProvider = (workspaceId: string, profileId: string) => Promise<ProfileFacts | undefined>;
+
+/** A committed membership change, for listeners (journeys, destinations). */
+export interface MembershipChange {
+  workspaceId: string;
+  profileId: string;
+  audience: string;
+  entered: boolean;
+  at: number;
+}
+
+export const AUDIENCE_ENTERED = 'Audience Entered';
+export const AUDIENCE_EXITED = 'Audience Exited';
+/** The source id the membership events are logged under. */
+export const AUDIENCE_SOURCE = 'tandem:audiences';
+
+const EVENTS_PER_BUSY_BATCH = 50;
+const EVENTS_PER_IDLE_BATCH = 1000;
+const TIMERS_PER_STEP = 500;
+const PROFILES_PER_BACKFILL_STEP = 200;
+const OUTBOX_PER_FLUSH = 1000;
+/** setTimeout cannot wait longer than 2^31 - 1 ms; longer timers re-arm. */
+const MAX_SLEEP_MS = 3_600_000;
+const MAX_FIRINGS_PER_PROFILE = 10_000;
+
+export interface ApplyStageDeps {
+  store: ApplyStore;
+  log: Log;
+  clock: Clock;
+  registry: DefinitionRegistry;
+  facts: FactsProvider;
+  load?: LoadShare;
+  onError?: (message: string) => void;
+}
+
+/** One profile's working state during a step: loaded once, changed in memory, committed with the step. */
+class Work {
+  facts: ProfileFacts | undefined;
+  factsLoaded = false;
+  readonly changedStates = new Set<string>();
+  readonly computedChanges = new Map<string, { value: JsonValue | undefined; at: number }>();
+  readonly enter: { audience: string; at: number }[] = [];
+  readonly exit: ProfileEffects['exit'] = [];
+  readonly timerChanges = new Map<string, number | undefined>();
+  drop = false;
+  touched = false;
+
+  constructor(
+    readonly workspaceId: string,
+    readonly profileId: string,
+    public watermark: number | undefined,
+    readonly states: Map<string, { version: number; state: StreamingState }>,
+    readonly computed: Record<string, JsonValue>,
+    readonly memberships: Map<string, number>,
+    readonly timers: Map<string, number>,
+  ) {}
+
+  effects(): ProfileEffects {
+    return {
+      workspaceId: this.workspaceId,
+      profileId: this.profileId,
+      asOf: this.watermark ?? 0,
+      states: [...this.changedStates].map((def) => ({ def, version: this.states.get(def)?.version ?? 0, state: this.states.get(def)?.state })),
+      computed: [...this.computedChanges].map(([key, c]) => ({ key, value: c.value, at: c.at })),
+      enter: this.enter,
+      exit: this.exit,
+      timers: [...this.timerChanges].map(([def, dueAt]) => ({ def, dueAt })),
+      drop: this.drop,
+    };
+  }
+}
+
+/** The EventRecord a condition sees of a stored message; its time is clamped to its arrival (conditions/README.md). */
+export function eventRecordOf(message: Message): EventRecord {
+  const arrival = Date.parse(message.receivedAt);
+  const ts = Date.parse(message.timestamp);
+  return {
+    type: message.type,
+    ...(message.type === 'track' && message.event !== undefined ? { event: message.event } : {}),
+    timestamp: Number.isFinite(arrival) && arrival < ts ? arrival : ts,
+    properties: message.properties ?? {},
+  };
+}
+
+/**
+ * The apply stage (ARCHITECTURE.md section 3): per profile, serially, folds each resolved event into the streaming
+ * state of the definitions that read it (the dependency index), re-evaluates those and, in order, whatever reads
+ * their outputs (computed values, memberships), and sets a timer for the exact instant a windowed answer changes
+ * with no new event. A merge folds the loser's states into the winner's and re-evaluates the winner at once.
+ * Effects, emitted events (through an outbox) and the position commit in one transaction.
+ */
+export class ApplyStage {
+  private readonly loop: StageLoop;
+  private readonly load: LoadShare;
+  private queue: Promise<unknown> = Promise.resolve();
+  private sleepingUntil: number | undefined;
+  private stopped = false;
+  private listeners = new Set<(changes: MembershipChange[]) => void>();
+
+  constructor(private readonly deps: ApplyStageDeps) {
+    this.load = deps.load ?? new LoadShare();
+    this.loop = new StageLoop('apply', (deadline) => this.step(deadline), this.load);
+  }
+
+  start(): void {
+    this.loop.start();
+  }
+
+  wake(): void {
+    this.loop.wake();
+  }
+
+  /** Applies everything resolved so far, fires due timers, finishes backfills and flushes emitted events. */
+  drain(): Promise<void> {
+    return this.loop.drain();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.loop.stop();
+    await this.queue;
+  }
+
+  subscribe(listener: (changes: MembershipChange[]) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Runs `fn` between steps, never beside one. */
+  exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /**
+   * A definition was created, changed or deleted: recompute it for every profile (a backfill that replays each
+   * profile's stored events through the streaming evaluator, in profile id order, beside the live stream).
+   */
+  async definitionChanged(workspaceId: string, kind: string, key: string): Promise<void> {
+    this.deps.registry.invalidate(workspaceId);
+    await this.exclusive(async () => {
+      const index = await this.deps.registry.for(workspaceId);
+      const id = definitionId(kind, key);
+      const def = index.byId.get(id);
+      if (def) this.deps.store.startBackfill(workspaceId, id, def.version);
+      else this.deps.store.dropDefinition(workspaceId, id, kind === AUDIENCES ? { audience: key } : { computedKey: key }, this.deps.clock.now());
+    });
+    this.wake();
+  }
+
+  /**
+   * Re-derives these profiles' states from their stored events, then re-evaluates every definition (the hook for
+   * identity changes that move events between profiles, such as an unmerge).
+   */
+  recompute(workspaceId: string, profileIds: string[]): Promise<void> {
+    return this.exclusive(async () => {
+      this.refreshBackfills();
+      const index = await this.deps.registry.for(workspaceId);
+      const upTo = this.deps.store.position();
+      const works = new Map<string, Work>();
+      const now = this.deps.clock.now();
+      for (const profileId of profileIds) {
+        const work = this.work(works, workspaceId, profileId);
+        const events = this.deps.store.profileEvents(workspaceId, profileId, upTo);
+        for (const def of index.order) this.replay(work, def, events);
+        const t = Math.max(work.watermark ?? now, now);
+        await this.evaluate(work, index, new Set(index.order.map((d) => d.id)), t, undefined);
+      }
+      await this.commit(works, {});
+    });
+  }
+
+  private async step(deadline: number): Promise<boolean> {
+    return this.exclusive(async () => {
+      this.refreshBackfills();
+      await this.flush();
+      for (;;) {
+        const more = await this.applyEvents(this.load.busy() ? EVENTS_PER_BUSY_BATCH : EVENTS_PER_IDLE_BATCH);
+        if (!more || performance.now() >= deadline) {
+          await this.fireTimers();
+          const backfilling = !more && (await this.backfill());
+          await this.flush();
+          this.arm();
+          return more || backfilling || (this.deps.store.nextDue() ?? Infinity) <= this.deps.clock.now();
+        }
+      }
+    });
+  }
+
+  /* ---- events and merges ---- */
+
+  private async applyEvents(limit: number): Promise<boolean> {
+    const { store } = this.deps;
+    const from = store.position();
+    const { events, merges, upTo } = store.read(from, limit);
+    if (upTo === from) return false;
+    const works = new Map<string, Work>();
+    const indexes = new Map<string, DependencyIndex>();
+    const indexOf = async (ws: string) => {
+      let index = indexes.get(ws);
+      if (!index) indexes.set(ws, (index = await this.deps.registry.for(ws)));
+      return index;
+    };
+    let m = 0;
+    for (const e of events) {
+      while (m < merges.length && merges[m].eventId <= e.id) {
+        const merge = merges[m++];
+        await this.merge(works, await indexOf(merge.workspaceId), merge.workspaceId, merge.winner, merge.loser, merge.at, merge.eventId);
+      }
+      if (e.profileId !== null) await this.applyEvent(works, await indexOf(e.workspaceId), e);
+    }
+    for (; m < merges.length; m++) await this.merge(works, await indexOf(merges[m].workspaceId), merges[m].workspaceId, merges[m].winner, merges[m].loser, merges[m].at, merges[m].eventId);
+    await this.commit(works, { position: upTo });
+    return events.length === limit;
+  }
+
+  private async applyEvent(works: Map<string, Work>, index: DependencyIndex, e: ApplyEvent): Promise<void> {
+    const work = this.work(works, e.workspaceId, e.profileId!);
+    const record = eventRecordOf(e.message);
+    const arrival = Date.parse(e.message.receivedAt);
+    const t = Math.max(work.watermark ?? -Infinity, Number.isFinite(arrival) ? arrival : record.timestamp);
+    // Whatever was due before this event arrived happened first.
+    await this.fireProfileTimers(work, index, t);
+    const dirty = new Set<string>();
+    // A profile's first event evaluates everything: a definition may hold for a profile that did nothing yet.
+    if (work.watermark === undefined) for (const d of index.order) dirty.add(d.id);
+    for (const def of index.readingEvent(record.event)) {
+      if (this.pending(work, def)) continue;
+      const state = def.onEvent(this.stateOf(work, def), record);
+      work.states.set(def.id, { version: def.version, state });
+      work.changedStates.add(def.id);
+      dirty.add(def.id);
+    }
+    for (const name of traitNamesOf(e.message)) for (const def of index.readingTrait(name)) dirty.add(def.id);
+    for (const def of index.byIdentifiers) dirty.add(def.id);
+    if (changesSubscriptions(e.message)) for (const def of index.bySubscriptions) dirty.add(def.id);
+    // Facts are read once per step: the resolve stage has already committed this event's traits and identifiers.
+    await this.evaluate(work, index, dirty, t, undefined);
+    work.watermark = Math.max(work.watermark ?? t, t);
+    work.touched = true;
+  }
+
+  private async merge(works: Map<string, Work>, index: DependencyIndex, ws: string, winnerId: string, loserId: string, at: number, eventId: number): Promise<void> {
+    const winner = this.work(works, ws, winnerId);
+    const loser = this.work(works, ws, loserId);
+    const t = Math.max(winner.watermark ?? at, loser.watermark ?? at, at);
+    await this.fireProfileTimers(winner, index, t);
+    await this.fireProfileTimers(loser, index, t);
+    let replayEvents: ApplyEvent[] | undefined;
+    for (const def of index.order) {
+      if (this.pending(winner, def)) continue;
+      if (this.pendingFor(ws, def, loserId)) {
+        // The loser was not backfilled for this definition yet: derive the winner's state from its whole history.
+        replayEvents ??= this.deps.store.profileEvents(ws, winnerId, eventId - 1);
+        this.replay(winner, def, replayEvents);
+        continue;
+      }
+      const a = this.validState(winner, def);
+      const b = this.validState(loser, def);
+      if (a === undefined && b === undefined) continue;
+      winner.states.set(def.id, { version: def.version, state: def.merge(a ?? def.init(), b ?? def.init()) });
+      winner.changedStates.add(def.id);
+    }
+    for (const audience of [...loser.memberships.keys()]) {
+      loser.memberships.delete(audience);
+      loser.exit.push({ audience, at: t, reason: 'merged' });
+    }
+    loser.drop = true;
+    loser.touched = true;
+    loser.timers.clear();
+    await this.evaluate(winner, index, new Set(index.order.map((d) => d.id)), t, undefined);
+    winner.watermark = t;
+    winner.touched = true;
+  }
+
+  /* ---- timers ---- */
+
+  private async fireTimers(): Promise<void> {
+    const now = this.deps.clock.now();
+    const due = this.deps.store.dueTimers(now, TIMERS_PER_STEP);
+    if (due.length === 0) return;
+    const works = new Map<string, Work>();
+    for (const timer of due) {
+      const work = this.work(works, timer.workspaceId, timer.profileId);
+      await this.fireProfileTimers(work, await this.deps.registry.for(timer.workspaceId), now);
+    }
+    await this.commit(works, {});
+  }
+
+  /** Fires the profile's timers due at or before `until`, each at its exact instant, earliest first. */
+  private async fireProfileTimers(work: Work, index: DependencyIndex, until: number): Promise<void> {
+    for (let i = 0; i < MAX_FIRINGS_PER_PROFILE; i++) {
+      let at = Infinity;
+      for (const due of work.timers.values()) at = Math.min(at, due);
+      if (at > until) return;
+      const dirty = new Set<string>();
+      for (const [def, due] of [...work.timers]) {
+        if (due !== at) continue;
+        work.timers.delete(def);
+        work.timerChanges.set(def, undefined);
+        if (index.byId.has(def)) dirty.add(def);
+      }
+      await this.evaluate(work, index, dirty, at, undefined);
+      work.watermark = Math.max(work.watermark ?? at, at);
+      work.touched = true;
+    }
+    this.deps.onError?.(`apply: profile ${work.profileId} fired ${MAX_FIRINGS_PER_PROFILE} timers in one step; the rest wait for the next`);
+  }
+
+  /** Wakes the loop at the next timer's instant (re-arming when it is further than setTimeout can wait). */
+  private arm(): void {
+    const next = this.deps.store.nextDue();
+    if (next === undefined || this.stopped) return;
+    if (this.sleepingUntil !== undefined && this.sleepingUntil <= next) return;
+    const now = this.deps.clock.now();
+    const wait = Math.min(Math.max(0, next - now), MAX_SLEEP_MS);
+    this.sleepingUntil = now + wait;
+    void this.deps.clock.sleep(wait).then(() => {
+      this.sleepingUntil = undefined;
+      if (!this.stopped) this.wake();
+    });
+  }
+
+  /* ---- backfills ---- */
+
+  /** Advances one pending backfill by a chunk of profiles; true if backfill work remains. */
+  private async backfill(): Promise<boolean> {
+    const pending = this.deps.store.backfills();
+    if (pending.length === 0) return false;
+    const b = pending[0];
+    const index = await this.deps.registry.for(b.workspaceId);
+    const def = index.byId.get(b.def);
+    if (!def || def.version !== b.version) {
+      this.deps.store.commit({ profiles: [], backfills: [{ ...b, cursor: undefined }] }, () => undefined);
+      return pending.length > 1 || (def !== undefined && def.version !== b.version);
+    }
+    const upTo = this.deps.store.position();
+    const ids = this.deps.store.profiles(b.workspaceId, b.cursor, PROFILES_PER_BACKFILL_STEP);
+    const works = new Map<string, Work>();
+    const now = this.deps.clock.now();
+    for (const profileId of ids) {
+      const work = this.work(works, b.workspaceId, profileId);
+      // Never applied yet: its first event evaluates every definition, this one included.
+      if (work.watermark === undefined) continue;
+      this.replay(work, def, this.deps.store.profileEvents(b.workspaceId, profileId, upTo));
+      const t = Math.max(work.watermark, now);
+      await this.evaluate(work, index, new Set([def.id]), t, def.id);
+      work.watermark = t;
+      work.touched = true;
+    }
+    const done = ids.length < PROFILES_PER_BACKFILL_STEP;
+    await this.commit(works, { backfills: [{ workspaceId: b.workspaceId, def: b.def, version: b.version, cursor: done ? undefined : ids[ids.length - 1] }] });
+    return !done || pending.length > 1;
+  }
+
+  private backfillCursors = new Map<string, { version: number; cursor: string }>();
+
+  /** Whether a definition is still being backfilled and has not reached this profile (its state would be incomplete). */
+  private pending(work: Work, def: ApplyDefinition): boolean {
+    return this.pendingFor(work.workspaceId, def, work.profileId);
+  }
+
+  private pendingFor(ws: string, def: ApplyDefinition, profileId: string): boolean {
+    const b = this.backfillCursors.get(`${ws}\u0000${def.id}`);
+    return b !== undefined && b.version === def.version && profileId > b.cursor;
+  }
+
+  private refreshBackfills(): void {
+    this.backfillCursors = new Map(this.deps.store.backfills().map((b) => [`${b.workspaceId}\u0000${b.def}`, { version: b.version, cursor: b.cursor }]));
+  }
+
+  /* ---- evaluation ---- */
+
+  private replay(work: Work, def: ApplyDefinition, events: ApplyEvent[]): void {
+    let state = def.init();
+    const reads = def.deps.events;
+    for (const e of events) {
+      const record = eventRecordOf(e.message);
+      if (reads === '*' || (record.event !== undefined && reads.has(record.event))) state = def.onEvent(state, record);
+    }
+    work.states.set(def.id, { version: def.version, state });
+    work.changedStates.add(def.id);
+  }
+
+  private validState(work: Work, def: ApplyDefinition): StreamingState | undefined {
+    const s = work.states.get(def.id);
+    return s && s.version === def.version ? s.state : undefined;
+  }
+
+  private stateOf(work: Work, def: ApplyDefinition): StreamingState {
+    return this.validState(work, def) ?? def.init();
+  }
+
+  /**
+   * Re-evaluates the dirty definitions at `t` in dependency order; a changed output (membership, computed value)
+   * marks what reads it. `force` evaluates that definition even though its backfill has not reached the profile.
+   */
+  private async evaluate(work: Work, index: DependencyIndex, dirty: Set<string>, t: number, force: string | undefined): Promise<void> {
+    if (dirty.size === 0) return;
+    if (!work.factsLoaded) {
+      work.facts = await this.deps.facts(work.workspaceId, work.profileId);
+      work.factsLoaded = true;
+    }
+    const facts = work.facts ?? { traits: {}, identifiers: [], subscriptions: {} };
+    for (const def of index.order) {
+      if (!dirty.has(def.id)) continue;
+      if (def.id !== force && this.pending(work, def)) continue;
+      const view: ProfileView = {
+        id: work.profileId,
+        traits: facts.traits,
+        computed: work.computed,
+        identifiers: facts.identifiers,
+        audiences: [...work.memberships.keys()],
+        subscriptions: facts.subscriptions,
+      };
+      const { value, nextChange } = def.evaluate(this.stateOf(work, def), view, t);
+      let changed = false;
+      if (def.kind === AUDIENCES) {
+        const member = value === true;
+        if (member && !work.memberships.has(def.key)) {
+          work.memberships.set(def.key, t);
+          work.enter.push({ audience: def.key, at: t });
+          changed = true;
+        } else if (!member && work.memberships.has(def.key)) {
+          work.memberships.delete(def.key);
+          work.exit.push({ audience: def.key, at: t, reason: 'condition' });
+          changed = true;
+        }
+      } else if (def.kind === TRAITS) {
+        const before = work.computed[def.key];
+        if (JSON.stringify(before ?? null) !== JSON.stringify(value ?? null)) {
+          if (value === null || value === undefined) delete work.computed[def.key];
+          else work.computed[def.key] = value;
+          work.computedChanges.set(def.key, { value: value ?? undefined, at: t });
+          changed = true;
+        }
+      }
+      if (changed) for (const reader of index.readingOutputOf(def)) dirty.add(reader.id);
+      const due = nextChange !== undefined && nextChange > t ? nextChange : undefined;
+      if (due !== work.timers.get(def.id)) {
+        if (due === undefined) work.timers.delete(def.id);
+        else work.timers.set(def.id, due);
+        work.timerChanges.set(def.id, due);
+      }
+    }
+    work.touched = true;
+  }
+
+  private work(works: Map<string, Work>, ws: string, profileId: string): Work {
+    const key = `${ws}\u0000${profileId}`;
+    let work = works.get(key);
+    if (!work) {
+      const { store } = this.deps;
+      work = new Work(
+        ws,
+        profileId,
+        store.watermark(ws, profileId),
+        store.states(ws, profileId),
+        store.computed(ws, profileId),
+        store.memberships(ws, profileId),
+        new Map(store.timersOf(ws, profileId).map((t) => [t.def, t.dueAt])),
+      );
+      works.set(key, work);
+    }
+    return work;
+  }
+
+  /* ---- commit and emitted events ---- */
+
+  private async commit(works: Map<string, Work>, extra: { position?: number; backfills?: { workspaceId: string; def: string; version: number; cursor: string | undefined }[] }): Promise<void> {
+    const touched = [...works.values()].filter((w) => w.touched);
+    // Membership events name the profile by one of its identifiers: make sure they are loaded.
+    for (const w of touched) {
+      if (!w.factsLoaded && (w.enter.length > 0 || w.exit.some((x) => x.reason === 'condition'))) {
+        w.facts = await this.deps.facts(w.workspaceId, w.profileId);
+        w.factsLoaded = true;
+      }
+    }
+    const byKey = new Map(touched.map((w) => [`${w.workspaceId}\u0000${w.profileId}`, w]));
+    const now = this.deps.clock.now();
+    this.deps.store.commit({ position: extra.position, backfills: extra.backfills, profiles: touched.map((w) => w.effects()) }, (change) => {
+      const facts = byKey.get(`${change.workspaceId}\u0000${change.profileId}`)?.facts;
+      return membershipMessage(change, facts?.identifiers ?? [], now);
+    });
+    if (extra.backfills) this.refreshBackfills();
+    const changes: MembershipChange[] = [];
+    for (const w of touched) {
+      for (const x of w.exit) if (x.reason === 'condition') changes.push({ workspaceId: w.workspaceId, profileId: w.profileId, audience: x.audience, entered: false, at: x.at });
+      for (const e of w.enter) changes.push({ workspaceId: w.workspaceId, profileId: w.profileId, audience: e.audience, entered: true, at: e.at });
+    }
+    if (changes.length) for (const listener of this.listeners) listener(changes);
+  }
+
+  /** Appends emitted events to the Log, then forgets them; a crash between the two repeats an append the events stage drops (same messageId). */
+  private async flush(): Promise<void> {
+    for (;;) {
+      const items = this.deps.store.outbox(OUTBOX_PER_FLUSH);
+      if (items.length === 0) return;
+      const batches = new Map<string, { batch: LogBatch; entries: LogEntry[] }>();
+      for (const item of items) {
+        const m = item.message;
+        const partition = partitionOf(m.userId ?? m.anonymousId ?? m.messageId, this.deps.log.partitions);
+        const key = `${item.workspaceId}\u0000${partition}`;
+        let b = batches.get(key);
+        if (!b) {
+          b = { batch: { partition, workspaceId: item.workspaceId, sourceId: AUDIENCE_SOURCE, receivedAt: this.deps.clock.now(), count: 0, payload: '' }, entries: [] };
+          batches.set(key, b);
+        }
+        b.entries.push({ kind: 'event', message: m, violations: [] });
+      }
+      await this.deps.log.append([...batches.values()].map((b) => ({ ...b.batch, count: b.entries.length, payload: JSON.stringify(b.entries) })));
+      this.deps.store.outboxDone(items.map((i) => i.id));
+      if (items.length < OUTBOX_PER_FLUSH) return;
+    }
+  }
+}
+
+/**
+ * `Audience Entered` / `Audience Exited` as a track message that resolves to the same profile: it carries one of
+ * the profile's own identifiers (docs/decisions/0008-audience-events.md). The messageId comes from the membership
+ * history row, so a repeated append is a duplicate the events stage drops.
+ */
+export function membershipMessage(
+  change: { workspaceId: string; profileId: string; audience: string; at: number; entered: boolean; historyId: number },
+  identifiers: { type: string; value: string }[],
+  now: number,
+): Message | undefined {
+  const id = identifiers.find((i) => i.type === 'user_id') ?? identifiers.find((i) => i.type === 'anonymous_id') ?? identifiers[0];
+  if (!id) return undefined;
+  const iso = new Date(change.at).toISOString();
+  return {
+    type: 'track',
+    messageId: `audience-${change.historyId}-${change.entered ? 'entered' : 'exited'}`,
+    ...(id.type === 'user_id' ? { userId: id.value } : id.type === 'anonymous_id' ? { anonymousId: id.value } : {}),
+    event: change.entered ? AUDIENCE_ENTERED : AUDIENCE_EXITED,
+    properties: { audience: change.audience, profile_id: change.profileId },
+    context: id.type === 'user_id' || id.type === 'anonymous_id' ? { library: { name: 'tandem-audiences' } } : { library: { name: 'tandem-audiences' }, externalIds: [{ type: id.type, id: id.value }] },
+    integrations: {},
+    timestamp: iso,
+    receivedAt: new Date(Math.max(now, change.at)).toISOString(),
+  };
+}
+
+function traitNamesOf(m: Message): string[] {
+  const names: string[] = [];
+  if (m.type === 'identify' && m.traits) names.push(...Object.keys(m.traits));
+  const ctx = m.context?.traits;
+  if (ctx && typeof ctx === 'object' && !Array.isArray(ctx)) names.push(...Object.keys(ctx));
+  return names;
+}
+
+function changesSubscriptions(m: Message): boolean {
+  if (m.type === 'identify' && m.traits && 'subscriptions' in m.traits) return true;
+  const ctx = m.context?.traits as Record<string, unknown> | undefined;
+  if (ctx && typeof ctx === 'object' && 'subscriptions' in ctx) return true;
+  return m.type === 'track' && (m.event === 'Subscribed' || m.event === 'Unsubscribed');
+}

@@ -1,0 +1,44 @@
+/**
+ * Forward-only migrations of the apply stage (component `apply`, in store.db beside the identity graph it follows,
+ * so that its effects and its position commit in one transaction). Append; never edit a released entry.
+ *
+ * A definition is named `<kind>:<key>` (`audiences:vip`, `traits:lifetime_revenue`) in `def`.
+ */
+export const APPLY_MIGRATIONS: readonly string[] = [
+  `CREATE TABLE apply_positions (consumer TEXT PRIMARY KEY, event_id INTEGER NOT NULL);
+   CREATE TABLE apply_profiles (workspace_id TEXT NOT NULL, profile_id TEXT NOT NULL, as_of INTEGER NOT NULL, PRIMARY KEY (workspace_id, profile_id)) WITHOUT ROWID;
+   CREATE TABLE apply_states (
+     workspace_id TEXT NOT NULL, profile_id TEXT NOT NULL, def TEXT NOT NULL, version INTEGER NOT NULL, state TEXT NOT NULL,
+     PRIMARY KEY (workspace_id, profile_id, def)
+   ) WITHOUT ROWID;
+   CREATE TABLE apply_computed (
+     workspace_id TEXT NOT NULL, profile_id TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, at INTEGER NOT NULL,
+     PRIMARY KEY (workspace_id, profile_id, key)
+   ) WITHOUT ROWID;
+   CREATE TABLE apply_memberships (
+     workspace_id TEXT NOT NULL, audience TEXT NOT NULL, profile_id TEXT NOT NULL, entered_at INTEGER NOT NULL,
+     PRIMARY KEY (workspace_id, audience, profile_id)
+   ) WITHOUT ROWID;
+   CREATE INDEX apply_memberships_profile ON apply_memberships (workspace_id, profile_id);
+   CREATE TABLE apply_membership_history (
+     id INTEGER PRIMARY KEY AUTOINCREMENT, workspace_id TEXT NOT NULL, audience TEXT NOT NULL, profile_id TEXT NOT NULL,
+     entered_at INTEGER NOT NULL, exited_at INTEGER, exit_reason TEXT
+   );
+   CREATE INDEX apply_membership_history_open ON apply_membership_history (workspace_id, audience, profile_id) WHERE exited_at IS NULL;
+   CREATE INDEX apply_membership_history_profile ON apply_membership_history (workspace_id, profile_id);
+   CREATE TABLE apply_audience_sizes (
+     workspace_id TEXT NOT NULL, audience TEXT NOT NULL, at INTEGER NOT NULL, size INTEGER NOT NULL,
+     PRIMARY KEY (workspace_id, audience, at)
+   ) WITHOUT ROWID;
+   CREATE TABLE apply_audience_counts (workspace_id TEXT NOT NULL, audience TEXT NOT NULL, size INTEGER NOT NULL, PRIMARY KEY (workspace_id, audience)) WITHOUT ROWID;
+   CREATE TABLE apply_timers (
+     workspace_id TEXT NOT NULL, profile_id TEXT NOT NULL, def TEXT NOT NULL, due_at INTEGER NOT NULL,
+     PRIMARY KEY (workspace_id, profile_id, def)
+   ) WITHOUT ROWID;
+   CREATE INDEX apply_timers_due ON apply_timers (due_at);
+   CREATE TABLE apply_outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, workspace_id TEXT NOT NULL, message TEXT NOT NULL);
+   CREATE TABLE apply_backfills (
+     workspace_id TEXT NOT NULL, def TEXT NOT NULL, version INTEGER NOT NULL, cursor TEXT NOT NULL,
+     PRIMARY KEY (workspace_id, def)
+   ) WITHOUT ROWID;`,
+];
