@@ -45,6 +45,9 @@ import { audiencesRoutes } from './server/audiences-routes.js';
 import { traitsRoutes } from './server/traits-routes.js';
 import { streamingTraits } from './apply/traits.js';
 import { openSqliteApplyStore } from './storage/sqlite/apply-store.js';
+import { ProfileMirror } from './audiences/profile-mirror.js';
+import { SqlTraits } from './apply/sql-traits.js';
+import { Counter } from 'prom-client';
 import { openSqlite } from './storage/sqlite/database.js';
 import { openSqliteStore } from './storage/sqlite/store.js';
 import { Catalogs } from './catalogs/catalogs.js';
@@ -56,6 +59,13 @@ import { channelsRoutes } from './server/channels-routes.js';
 import { deliveriesRoutes } from './server/deliveries-routes.js';
 import { templatesRoutes } from './server/templates-routes.js';
 import { trackingLinksRoutes } from './server/tracking-links-routes.js';
+import { afterCommit, appliedEventsInput, applyAudienceMembers, deliveryOutbox, logTraitWriter, profileReader, sqlitePerformers, storedHistory } from './journeys/adapters.js';
+import { createJourneys, type Journeys } from './journeys/journeys.js';
+import { journeysRoutes } from './server/journeys-routes.js';
+import { createWorkspaceKinds } from './workspace/kinds.js';
+import { WorkspaceService } from './workspace/workspace.js';
+import { workspaceRoutes } from './server/workspace-routes.js';
+import { versionsRoutes } from './server/versions-routes.js';
 
 export const DEFAULT_WORKSPACE = 'default';
 
@@ -82,14 +92,22 @@ export interface App {
   resolve: ResolveStage;
   /** The apply stage: computed traits, audience memberships and their timers, per profile. */
   apply: ApplyStage;
+  /** SQL traits on their schedule (src/apply/sql-traits.ts). */
+  sqlTraits: SqlTraits;
+  /** The profiles' facts, values and memberships copied to the warehouse for SQL (src/audiences/profile-mirror.ts). */
+  mirror: ProfileMirror;
   /** Privacy operations: erasure, export, subscriptions. */
   privacy: Privacy;
   /** Business data tables (CatalogLookup for conditions and templates; row-change listeners). */
   catalogs: Catalogs;
   /** Outbox, dispatcher, channels, templates, tracking links (docs/delivery.md). */
   delivery: Delivery;
+  /** Journeys (docs/journeys.md): follow the apply stage, enqueue into the delivery outbox in their own transaction. */
+  journeys: Journeys;
   /** Unmerge and blocked identifiers; onProfilesRecomputed() tells listeners which profiles a recompute changed. */
   identityGraph: IdentityGraphEditor;
+  /** Workspace as code: plan, apply, export, versions, rollback (docs/workspace.md). */
+  workspace: WorkspaceService;
   /** Secrets created on this start, shown once: a generated admin token, the default source's write key. */
   firstStart: { adminToken?: string; writeKey?: string };
   listen(): Promise<string>;
@@ -144,7 +162,9 @@ export async function createApp(options: AppOptions): Promise<App> {
   profiles.extend(async (workspaceId, view) => ({ subscriptions: await privacy.subscriptions(workspaceId, view) }));
 
   // Apply (docs/audiences.md): follows the resolve stage in store.db, committing its effects with its position.
-  const applyStore = openSqliteApplyStore(db);
+  // Every apply commit (its position moved) wakes the journeys stage, which reads only events applied so far.
+  let wakeJourneys = () => undefined as void;
+  const applyStore = afterCommit(openSqliteApplyStore(db), () => wakeJourneys());
   const registry = new DefinitionRegistry(store, (message) => logger.warn(message));
   registry.useTraits(streamingTraits);
   const facts: FactsProvider = async (workspaceId, id) => {
@@ -154,10 +174,28 @@ export async function createApp(options: AppOptions): Promise<App> {
     for (const [group, s] of Object.entries(view.subscriptions ?? {})) if (s.status === 'subscribed' || s.status === 'unsubscribed') subscriptions[group] = s.status;
     return { traits: view.traits, identifiers: view.identifiers.map((i) => ({ type: i.type, value: i.value })), subscriptions };
   };
-  const apply = new ApplyStage({ store: applyStore, log, clock, registry, facts, load, onError: (message) => logger.error(message) });
+  // The warehouse mirror and the SQL side: backfills are answered by SQL, previews and SQL traits are one query.
+  const mirror = new ProfileMirror(warehouse, applyStore, facts, load, (message) => logger.error(message));
+  const conditions = new WarehouseConditions(warehouse, mirror, () => sink.drain());
+  const disagreements = new Counter({ name: 'tandem_apply_backfill_disagreements_total', help: 'Profiles whose replayed streaming answer disagreed with the SQL answer of a backfill (a bug).', labelNames: ['definition'] as const, registers: [metrics.registry] });
+  const apply = new ApplyStage({
+    store: applyStore, log, clock, registry, facts, load, onError: (message) => logger.error(message),
+    batch: conditions, onDisagreement: (definition) => disagreements.inc({ definition }),
+  });
   resolve.subscribe(() => apply.wake());
   profiles.extend(async (workspaceId, view) => ({ computed: applyStore.computed(workspaceId, view.id), audiences: [...applyStore.memberships(workspaceId, view.id).keys()].sort() }));
-  const audiences = new Audiences({ store, apply, applyStore, conditions: new WarehouseConditions(warehouse, applyStore, facts), clock });
+  const audiences = new Audiences({ store, apply, applyStore, conditions, clock });
+  const sqlTraits = new SqlTraits({
+    store, applyStore, apply, clock, onError: (message) => logger.warn(message),
+    warehouse: {
+      run: async (workspaceId, q) => {
+        await conditions.sync();
+        return warehouse.inputsQuery({ workspaceId, sql: q.sql, params: q.params, readOnly: true });
+      },
+      interrupt: () => warehouse.interrupt(),
+    },
+  });
+  privacy.hooks.push({ name: 'warehouse mirror', erase: async (workspaceId, profileIds) => (await mirror.erase(workspaceId, profileIds), profileIds.length) });
   // Unmerge and blocking recompute profiles inside the same exclusive turn as erasure: docs/decisions/0007.
   const identityGraph = new IdentityGraphEditor({ identity, rules: identityRules, pipeline: { exclusive: (fn) => resolve.exclusive(fn) }, audit: store.audit, clock });
   // A recompute rewrites which events belong to which profile: the apply stage re-derives those profiles' states.
@@ -172,7 +210,29 @@ export async function createApp(options: AppOptions): Promise<App> {
   });
   privacy.hooks.push({ name: 'delivery', erase: async (workspaceId, profileIds) => deliveryStore.eraseProfiles(workspaceId, profileIds) });
 
+  // Journeys (docs/journeys.md): their tables share store.db with the delivery outbox, so a step's state and its
+  // messages commit together. They see an event only after the apply stage has applied it (computed traits and
+  // memberships are current when a branch reads them).
+  const journeys = createJourneys({
+    db, store, clock, load, profiles: profileReader(profiles), outbox: deliveryOutbox(delivery.outbox), catalogs: (ws) => catalogs.lookup(ws),
+    inputs: appliedEventsInput(identity, DEFAULT_WORKSPACE, () => applyStore.position()), history: storedHistory(identity),
+    audiences: applyAudienceMembers(applyStore), performers: sqlitePerformers(db), traits: logTraitWriter(log, profiles, clock),
+    storeOptions: { countDeliveries: true }, registry: metrics.registry, onError: (message) => logger.error(message),
+  });
+  await journeys.prepare(DEFAULT_WORKSPACE);
+  wakeJourneys = () => journeys.stage.wake();
+  apply.subscribe(() => journeys.stage.wake());
+  catalogs.onRowChangedDurably((workspaceId, catalog, key, before, after) => journeys.catalogChanged(workspaceId, catalog, key, before, after));
+  privacy.hooks.push({ name: 'journeys', erase: async (workspaceId, profileIds) => journeys.eraseProfiles(workspaceId, profileIds) });
+
   const sources = new Map<string, Source>();
+  // Workspace as code: every definable kind with the same validation as its routes and its side effects after a commit.
+  const workspace = new WorkspaceService({
+    store, clock, onError: (message) => logger.error(message),
+    kinds: createWorkspaceKinds({
+      plans, identityRules, apply, sqlTraits, delivery, catalogs, journeys, sourcesChanged: () => sources.clear(), now: () => clock.now(),
+    }),
+  });
   const http = await buildHttp({
     logger,
     store,
@@ -210,13 +270,16 @@ export async function createApp(options: AppOptions): Promise<App> {
       (admin) => templatesRoutes(admin, { store, clock, delivery, profiles }),
       (admin) => catalogsRoutes(admin, { store, clock, catalogs }),
       (admin) => deliveriesRoutes(admin, { store, delivery }),
+      (admin) => journeysRoutes(admin, { journeys }),
       audiencesRoutes({ audiences, clock }),
-      traitsRoutes({ store, clock, apply }),
+      traitsRoutes({ store, clock, apply, sqlTraits }),
       profilesRoutes({ profiles, identity, sources: store.sources }),
       privacyRoutes({ privacy, store, clock }),
       identityRulesRoutes({ store, clock, onChange: (workspaceId) => identityRules.invalidate(workspaceId) }),
       identityGraphRoutes({ store, identity, rules: identityRules, editor: identityGraph }),
       accountsRoutes({ accounts: new Accounts(identity, store.sources) }),
+      workspaceRoutes({ workspace }),
+      versionsRoutes({ workspace }),
     ],
     publicPlugins: [(app) => trackingLinksRoutes(app, { delivery, privacy })],
   });
@@ -225,11 +288,14 @@ export async function createApp(options: AppOptions): Promise<App> {
   sink.start();
   resolve.start();
   apply.start();
+  mirror.start();
+  sqlTraits.start();
   delivery.start();
+  journeys.start();
   void privacy.recover();
 
   return {
-    config, clock, store, log, warehouse, metrics, http, collector, events, sink, resolve, apply, privacy, identityGraph, catalogs, delivery, firstStart,
+    config, clock, store, log, warehouse, metrics, http, collector, events, sink, resolve, apply, sqlTraits, mirror, privacy, identityGraph, catalogs, delivery, journeys, workspace, firstStart,
     async listen() {
       const url = await http.listen({ host: config.host, port: config.port });
       delivery.listening(url);
@@ -240,8 +306,11 @@ export async function createApp(options: AppOptions): Promise<App> {
       await pool?.close();
       await events.stop();
       await resolve.stop();
+      await journeys.stop();
       await delivery.stop();
+      await sqlTraits.stop();
       await apply.stop();
+      await mirror.stop();
       await sink.stop();
       await privacy.idle();
       await log.close();
@@ -262,7 +331,7 @@ async function bootstrap(store: Store, adminToken: string | undefined): Promise<
     await store.tokens.add(DEFAULT_WORKSPACE, 'generated', sha256(out.adminToken));
   }
   if ((await store.sources.list(DEFAULT_WORKSPACE)).length === 0) {
-    out.writeKey = (await createSource(store, DEFAULT_WORKSPACE, { key: 'default', name: 'Default source' })).writeKey;
+    out.writeKey = (await createSource(store, DEFAULT_WORKSPACE, { key: 'default', name: 'Default source' }, { author: 'tandem', message: 'first start: the default source' })).writeKey;
   }
   return out;
 }

@@ -1,8 +1,8 @@
 import { Command, InvalidArgumentError } from 'commander';
-import { createApp } from './app.js';
 import { loadConfigFile, parseConfig, type Config } from './core/config.js';
 import { TandemError } from './core/errors.js';
 import { demoCommand } from './demo/command.js';
+import { workspaceCommands } from './workspace/cli.js';
 
 const portNumber = (value: string) => {
   const n = Number(value);
@@ -29,6 +29,8 @@ export function program(): Command {
     .option('--host <host>', 'listen address (default 127.0.0.1)')
     .option('--config <file>', 'configuration file (YAML or JSON)')
     .action(async (opts) => {
+      // Loaded on demand: the workspace commands only talk HTTP and start faster without the whole app.
+      const { createApp } = await import('./app.js');
       const app = await createApp({ config: resolveConfig(opts) });
       const url = await app.listen();
       const lines = [`Tandem is running at ${url}`, `  data directory: ${app.config.dataDir}`];
@@ -45,6 +47,7 @@ export function program(): Command {
     });
 
   cli.addCommand(demoCommand());
+  for (const command of workspaceCommands()) cli.addCommand(command);
 
   return cli;
 }
@@ -55,7 +58,7 @@ export async function main(argv: string[]): Promise<void> {
   } catch (error) {
     if (error instanceof TandemError) {
       process.stderr.write(`tandem: ${error.message}\n`);
-      process.exit(2);
+      process.exit(error.status >= 400 ? 1 : 2);
     }
     throw error;
   }

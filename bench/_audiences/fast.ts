@@ -1,24 +1,16 @@
 // Part (a) of the audiences benchmark: a running Tandem with 20 audiences and 20 computed traits defined receives
 // track events at a sustained rate from a separate process; every committed membership change is timed from the
 // instant its event was sent (the event's timestamp, stamped by the sender as it sends) to the instant the apply
-// stage has committed the change. Tandem runs in this process so the change can be observed as it commits.
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+// stage committed it. Tandem runs in a child process of its own per rate (fast-server.ts), which times the
+// changes as they commit; changes still pending a while after sending stops are reported as not caught up.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import pino from 'pino';
-import { createApp } from '../../src/app.js';
-import { parseConfig } from '../../src/core/config.js';
 import { AUDIENCES, TRAITS } from './definitions.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const TOKEN = 'bench-admin-token';
 
-export interface FastLoopResult {
-  description: string;
-  audiences: number;
-  traits: number;
+export interface FastLoopRun {
   offeredRate: number;
   achievedRate: number;
   changes: number;
@@ -26,62 +18,79 @@ export interface FastLoopResult {
   p90: number;
   p99: number;
   max: number;
+  /** Whether the pipeline had committed every change within the grace period after sending stopped. */
+  caughtUp: boolean;
 }
 
-export async function runFastLoop(o: { rate: number; seconds: number; perRequest?: number; users?: number }): Promise<FastLoopResult> {
-  const perRequest = o.perRequest ?? 10;
-  const users = o.users ?? 20_000;
-  const dir = mkdtempSync(join(tmpdir(), 'tandem-bench-fast-'));
-  const app = await createApp({ config: parseConfig({ dataDir: dir, port: 0, logLevel: 'silent' }), adminToken: TOKEN, logger: pino({ level: 'silent' }) });
-  try {
-    const url = await app.listen();
-    const admin = async (path: string, body: unknown) => {
-      const res = await fetch(`${url}/api/v1${path}`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
-      if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`);
-    };
-    for (const t of TRAITS) await admin('/traits', t.definition);
-    for (const a of AUDIENCES) await admin('/audiences', { key: a.key, condition: a.definition });
-    await app.apply.drain();
+export interface FastLoopResult {
+  description: string;
+  audiences: number;
+  traits: number;
+  runs: FastLoopRun[];
+}
 
-    const latencies: number[] = [];
-    let measuring = false;
-    app.apply.subscribe((changes) => {
-      if (!measuring) return;
-      const now = Date.now();
-      for (const c of changes) latencies.push(now - c.at);
-    });
-    const auth = `Basic ${Buffer.from(`${app.firstStart.writeKey}:`).toString('base64')}`;
-    const load = (seconds: number) =>
-      new Promise<{ achievedRate: number }>((resolve, reject) => {
-        const child = spawn(process.execPath, ['bench/_audiences/fast-load.mjs', JSON.stringify({ url, auth, rate: o.rate, perRequest, seconds, users })], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
-        let out = '';
-        child.stdout.on('data', (d) => (out += d));
-        child.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`load exited with ${code}`))));
-      });
-    await load(2); // warm-up: JIT, first profiles
-    measuring = true;
-    const result = await load(o.seconds);
-    // Changes of the last events still in the pipeline count too: wait for them.
-    await app.events.drain();
-    await app.resolve.drain();
-    await app.apply.drain();
-    measuring = false;
-    latencies.sort((a, b) => a - b);
-    const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? NaN;
-    return {
-      description: `Tandem in the benchmark's process (embedded storage, \`storage.sync: full\`), the sender in its own process: /v1/batch requests of ${perRequest} track events for ${users.toLocaleString('en-US')} users, offered at a fixed rate for ${o.seconds} s after a 2 s warm-up. Latency of each committed membership change (enter or exit) from the sender's timestamp of the event that caused it to the apply stage's commit; the changes of events still queued when sending stops are waited for and counted.`,
-      audiences: AUDIENCES.length,
-      traits: TRAITS.length,
-      offeredRate: o.rate,
-      achievedRate: result.achievedRate,
-      changes: latencies.length,
-      p50: q(0.5),
-      p90: q(0.9),
-      p99: q(0.99),
-      max: latencies[latencies.length - 1] ?? NaN,
+const request = <T>(child: ChildProcess, op: string, reply: string): Promise<T> =>
+  new Promise((resolve) => {
+    const on = (m: { op: string }) => {
+      if (m.op !== reply) return;
+      child.off('message', on);
+      resolve(m as T);
     };
+    child.on('message', on);
+    child.send({ op });
+  });
+
+function send(job: Record<string, unknown>): Promise<{ achievedRate: number }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['bench/_audiences/fast-load.mjs', JSON.stringify(job)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout!.on('data', (d) => (out += d));
+    child.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`load exited with ${code}`))));
+  });
+}
+
+async function runOne(rate: number, o: { seconds: number; perRequest: number; users: number; graceSeconds: number }): Promise<FastLoopRun> {
+  const server = spawn(process.execPath, [...(process.env.FAST_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.FAST_CPU_PROF}`] : []), '--import', 'tsx', 'bench/_audiences/fast-server.ts'], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const ready = await new Promise<{ url: string; writeKey: string; dir: string }>((resolve, reject) => {
+    server.once('message', resolve);
+    server.once('exit', (code) => reject(new Error(`fast-loop server exited with ${code}`)));
+  });
+  try {
+    const auth = `Basic ${Buffer.from(`${ready.writeKey}:`).toString('base64')}`;
+    const job = { url: ready.url, auth, rate, perRequest: o.perRequest, users: o.users };
+    await send({ ...job, seconds: 2 }); // warm-up: JIT, first profiles
+    await request(server, 'measure', 'measuring');
+    const result = await send({ ...job, seconds: o.seconds });
+    // Wait for the changes of events still in the pipeline, until none has come for 2 s or the grace period ends.
+    const until = performance.now() + o.graceSeconds * 1000;
+    let report = await request<{ latencies: number[]; quietMs: number }>(server, 'report', 'report');
+    while (report.quietMs < 2000 && performance.now() < until) {
+      await new Promise((r) => setTimeout(r, 500));
+      report = await request(server, 'report', 'report');
+    }
+    const latencies = report.latencies.sort((a, b) => a - b);
+    const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? NaN;
+    return { offeredRate: rate, achievedRate: result.achievedRate, changes: latencies.length, p50: q(0.5), p90: q(0.9), p99: q(0.99), max: latencies[latencies.length - 1] ?? NaN, caughtUp: report.quietMs >= 2000 };
   } finally {
-    await app.close();
-    rmSync(dir, { recursive: true, force: true });
+    if (process.env.FAST_CPU_PROF) server.send({ op: 'exit' });
+    else server.kill('SIGKILL');
+    await new Promise((r) => server.once('exit', r));
+    rmSync(ready.dir, { recursive: true, force: true });
   }
+}
+
+export async function runFastLoop(o: { rates: number[]; seconds: number; perRequest?: number; users?: number; graceSeconds?: number }): Promise<FastLoopResult> {
+  const opts = { seconds: o.seconds, perRequest: o.perRequest ?? 10, users: o.users ?? 20_000, graceSeconds: o.graceSeconds ?? 60 };
+  const runs: FastLoopRun[] = [];
+  for (const rate of o.rates) {
+    const run = await runOne(rate, opts);
+    console.error(`fast loop at ${rate} events/s: p99 ${run.p99.toFixed(1)} ms over ${run.changes} changes${run.caughtUp ? '' : ' (not caught up)'}`);
+    runs.push(run);
+  }
+  return {
+    description: `Tandem (\`tandem start\` code, embedded storage, \`storage.sync: full\`) in its own process, the sender in another: /v1/batch requests of ${opts.perRequest} track events for ${opts.users.toLocaleString('en-US')} users, offered at a fixed rate for ${o.seconds} s after a 2 s warm-up, a fresh data directory per rate. Latency of each committed membership change (enter or exit) from the sender's timestamp of the event that caused it to the apply stage's commit, timed in the server process; after sending stops, changes are waited for until none has come for 2 s (at most ${opts.graceSeconds} s): "not caught up" means the pipeline was still behind then.`,
+    audiences: AUDIENCES.length,
+    traits: TRAITS.length,
+    runs,
+  };
 }

@@ -6,7 +6,7 @@ import type { Clock } from '../core/clock.js';
 import type { Log, LogBatch } from '../core/ports/log.js';
 import { LoadShare, StageLoop } from '../core/stage-loop.js';
 import { AUDIENCES, definitionId, TRAITS, type ApplyDefinition, type DependencyIndex } from './definitions.js';
-import type { ApplyEvent, ApplyStore, ProfileEffects } from './ports.js';
+import type { ApplyEvent, ApplyStore, BatchAnswers, ProfileEffects } from './ports.js';
 import type { DefinitionRegistry } from './registry.js';
 
 /** What a condition may read of a profile besides the apply stage's own outputs (computed values, memberships). */
@@ -50,6 +50,23 @@ export interface ApplyStageDeps {
   facts: FactsProvider;
   load?: LoadShare;
   onError?: (message: string) => void;
+  /** The SQL side for backfills (the warehouse); without it a backfill replays the streaming evaluator only. */
+  batch?: BatchAnswers;
+  /** Called for each profile whose replayed streaming answer disagrees with the SQL answer of a backfill (a bug). */
+  onDisagreement?: (definition: string) => void;
+}
+
+/** A backfill's SQL answer, as of `asOf` over the events applied up to `upTo`. */
+interface BackfillAnswer {
+  asOf: number;
+  upTo: number;
+  values: Map<string, JsonValue>;
+}
+
+/** Same answer: equal JSON, numbers within 1e-9 relative (SQL sums in floating point; src/traits/README.md). */
+export function sameAnswer(a: JsonValue | undefined, b: JsonValue | undefined): boolean {
+  if (typeof a === 'number' && typeof b === 'number') return a === b || Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(a), Math.abs(b));
+  return JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
 }
 
 /** One profile's working state during a step: loaded once, changed in memory, committed with the step. */
@@ -58,10 +75,13 @@ class Work {
   factsLoaded = false;
   readonly changedStates = new Set<string>();
   readonly computedChanges = new Map<string, { value: JsonValue | undefined; at: number }>();
-  readonly enter: { audience: string; at: number }[] = [];
+  readonly enter: ProfileEffects['enter'] = [];
+  /** Orders enter and exit changes as they were decided. */
+  seq = 0;
   readonly exit: ProfileEffects['exit'] = [];
   readonly timerChanges = new Map<string, number | undefined>();
   drop = false;
+  remap = false;
   touched = false;
 
   constructor(
@@ -85,6 +105,7 @@ class Work {
       exit: this.exit,
       timers: [...this.timerChanges].map(([def, dueAt]) => ({ def, dueAt })),
       drop: this.drop,
+      remap: this.remap,
     };
   }
 }
@@ -115,6 +136,10 @@ export class ApplyStage {
   private sleepingUntil: number | undefined;
   private stopped = false;
   private listeners = new Set<(changes: MembershipChange[]) => void>();
+  /** SQL answers of the running backfills, by workspace and definition (null: the SQL side failed; replay only). */
+  private answers = new Map<string, { version: number; answer: BackfillAnswer | null }>();
+  /** Backfills answered by SQL, and profiles whose replayed streaming answer disagreed with it (tests assert 0). */
+  readonly stats = { sqlBackfills: 0, backfillDisagreements: 0 };
 
   constructor(private readonly deps: ApplyStageDeps) {
     this.load = deps.load ?? new LoadShare();
@@ -156,13 +181,15 @@ export class ApplyStage {
    * A definition was created, changed or deleted: recompute it for every profile (a backfill that replays each
    * profile's stored events through the streaming evaluator, in profile id order, beside the live stream).
    */
-  async definitionChanged(workspaceId: string, kind: string, key: string): Promise<void> {
+  async definitionChanged(workspaceId: string, kind: string, key: string, options: { batchOnly?: boolean } = {}): Promise<void> {
     this.deps.registry.invalidate(workspaceId);
     await this.exclusive(async () => {
       const index = await this.deps.registry.for(workspaceId);
       const id = definitionId(kind, key);
       const def = index.byId.get(id);
       if (def) this.deps.store.startBackfill(workspaceId, id, def.version);
+      // A batch-only trait (SQL) is not evaluated here: its streaming state goes, its values stay until its next run.
+      else if (options.batchOnly) this.deps.store.dropDefinition(workspaceId, id, {}, this.deps.clock.now());
       else this.deps.store.dropDefinition(workspaceId, id, kind === AUDIENCES ? { audience: key } : { computedKey: key }, this.deps.clock.now());
     });
     this.wake();
@@ -181,6 +208,7 @@ export class ApplyStage {
       const now = this.deps.clock.now();
       for (const profileId of profileIds) {
         const work = this.work(works, workspaceId, profileId);
+        work.remap = true;
         const events = this.deps.store.profileEvents(workspaceId, profileId, upTo);
         for (const def of index.order) this.replay(work, def, events);
         const t = Math.max(work.watermark ?? now, now);
@@ -283,13 +311,14 @@ export class ApplyStage {
     }
     for (const audience of [...loser.memberships.keys()]) {
       loser.memberships.delete(audience);
-      loser.exit.push({ audience, at: t, reason: 'merged' });
+      loser.exit.push({ audience, at: t, reason: 'merged', seq: ++loser.seq });
     }
     loser.drop = true;
     loser.touched = true;
     loser.timers.clear();
     await this.evaluate(winner, index, new Set(index.order.map((d) => d.id)), t, undefined);
     winner.watermark = t;
+    winner.remap = true;
     winner.touched = true;
   }
 
@@ -354,6 +383,7 @@ export class ApplyStage {
       this.deps.store.commit({ profiles: [], backfills: [{ ...b, cursor: undefined }] }, () => undefined);
       return pending.length > 1 || (def !== undefined && def.version !== b.version);
     }
+    const answer = await this.backfillAnswer(b, def);
     const upTo = this.deps.store.position();
     const ids = this.deps.store.profiles(b.workspaceId, b.cursor, PROFILES_PER_BACKFILL_STEP);
     const works = new Map<string, Work>();
@@ -362,15 +392,130 @@ export class ApplyStage {
       const work = this.work(works, b.workspaceId, profileId);
       // Never applied yet: its first event evaluates every definition, this one included.
       if (work.watermark === undefined) continue;
-      this.replay(work, def, this.deps.store.profileEvents(b.workspaceId, profileId, upTo));
+      const events = this.deps.store.profileEvents(b.workspaceId, profileId, upTo);
       const t = Math.max(work.watermark, now);
-      await this.evaluate(work, index, new Set([def.id]), t, def.id);
+      const dirty = new Set([def.id]);
+      if (answer) {
+        // The answer as of T is the SQL one. The state is seeded by replay (later events and timers need it); its
+        // answer as of the same T is checked against SQL. Events applied after T are folded in on top, and the
+        // definition is evaluated now.
+        let state = def.init();
+        const reads = def.deps.events;
+        const fold = (e: ApplyEvent) => {
+          const record = eventRecordOf(e.message);
+          if (reads === '*' || (record.event !== undefined && reads.has(record.event))) state = def.onEvent(state, record);
+        };
+        for (const e of events) if (e.id <= answer.upTo) fold(e);
+        const streamed = def.evaluate(state, await this.view(work), answer.asOf).value;
+        const sql = answer.values.get(profileId) ?? (def.kind === AUDIENCES ? false : null);
+        const agree = sameAnswer(streamed, sql);
+        if (!agree) {
+          this.stats.backfillDisagreements++;
+          this.deps.onDisagreement?.(def.id);
+          this.deps.onError?.(`backfill of ${def.id} version ${def.version}: profile ${profileId} is ${JSON.stringify(streamed)} by replay and ${JSON.stringify(sql)} by SQL as of ${new Date(answer.asOf).toISOString()}`);
+        }
+        this.setOutput(work, index, def, agree ? streamed : sql, Math.min(answer.asOf, t), dirty);
+        let later = false;
+        for (const e of events) if (e.id > answer.upTo) (fold(e), (later = true));
+        work.states.set(def.id, { version: def.version, state });
+        work.changedStates.add(def.id);
+        if (!later && t <= answer.asOf) {
+          // Nothing happened since T: the SQL answer stands (its timer from the state); readers of a changed output follow.
+          dirty.delete(def.id);
+          this.setTimer(work, def, def.evaluate(state, await this.view(work), t).nextChange, t);
+        }
+      } else this.replay(work, def, events);
+      await this.evaluate(work, index, dirty, t, def.id);
       work.watermark = t;
       work.touched = true;
     }
     const done = ids.length < PROFILES_PER_BACKFILL_STEP;
+    if (done) this.answers.delete(`${b.workspaceId}\u0000${b.def}`);
     await this.commit(works, { backfills: [{ workspaceId: b.workspaceId, def: b.def, version: b.version, cursor: done ? undefined : ids[ids.length - 1] }] });
     return !done || pending.length > 1;
+  }
+
+  /**
+   * The SQL answer of a backfill, computed once per version at its first step (T = now, over the events applied so
+   * far); kept in memory, so a restart computes it again at a later T (the cursor stays).
+   */
+  private async backfillAnswer(b: { workspaceId: string; def: string; version: number }, def: ApplyDefinition): Promise<BackfillAnswer | null> {
+    const key = `${b.workspaceId}\u0000${b.def}`;
+    const cached = this.answers.get(key);
+    if (cached && cached.version === b.version) return cached.answer;
+    let answer: BackfillAnswer | null = null;
+    if (this.deps.batch && def.sql) {
+      const asOf = this.deps.clock.now();
+      const upTo = this.deps.store.position();
+      try {
+        answer = { asOf, upTo, values: await this.deps.batch.answer(b.workspaceId, def, asOf, upTo) };
+        this.stats.sqlBackfills++;
+      } catch (error) {
+        this.deps.onError?.(`backfill of ${def.id} version ${def.version}: the SQL answer failed (${(error as Error).message}); replaying the streaming evaluator only`);
+      }
+    }
+    this.answers.set(key, { version: b.version, answer });
+    return answer;
+  }
+
+  /** Sets a definition's output (membership or computed value) at `t`; a change marks its readers dirty. */
+  private setOutput(work: Work, index: DependencyIndex, def: ApplyDefinition, value: JsonValue, t: number, dirty: Set<string>): void {
+    if (this.changeOutput(work, def.kind, def.key, value, t)) for (const reader of index.readingOutputOf(def)) dirty.add(reader.id);
+  }
+
+  private changeOutput(work: Work, kind: string, key: string, value: JsonValue | undefined, t: number): boolean {
+    if (kind === AUDIENCES) {
+      const member = value === true;
+      if (member && !work.memberships.has(key)) {
+        work.memberships.set(key, t);
+        work.enter.push({ audience: key, at: t, seq: ++work.seq });
+        return true;
+      }
+      if (!member && work.memberships.has(key)) {
+        work.memberships.delete(key);
+        work.exit.push({ audience: key, at: t, reason: 'condition', seq: ++work.seq });
+        return true;
+      }
+      return false;
+    }
+    const before = work.computed[key];
+    if (JSON.stringify(before ?? null) === JSON.stringify(value ?? null)) return false;
+    if (value === null || value === undefined) delete work.computed[key];
+    else work.computed[key] = value;
+    work.computedChanges.set(key, { value: value ?? undefined, at: t });
+    return true;
+  }
+
+  /**
+   * Sets a batch-only trait's values (an SQL trait's run, src/apply/sql-traits.ts) at `at`: profiles in `values` get
+   * theirs, profiles holding a value that is not in `values` lose it, and whatever reads the trait is re-evaluated
+   * and committed like any other change (membership events included). In chunks, between steps. Returns how many
+   * profiles changed.
+   */
+  async setComputed(workspaceId: string, key: string, values: Map<string, JsonValue>, at: number): Promise<number> {
+    const ids = [...new Set([...values.keys(), ...this.deps.store.computedHolders(workspaceId, key)])].sort();
+    let changed = 0;
+    for (let i = 0; i < ids.length; i += PROFILES_PER_BACKFILL_STEP) {
+      const chunk = ids.slice(i, i + PROFILES_PER_BACKFILL_STEP);
+      changed += await this.exclusive(async () => {
+        const index = await this.deps.registry.for(workspaceId);
+        const works = new Map<string, Work>();
+        let n = 0;
+        for (const profileId of chunk) {
+          const work = this.work(works, workspaceId, profileId);
+          const t = Math.max(work.watermark ?? at, at);
+          if (!this.changeOutput(work, TRAITS, key, values.get(profileId) ?? null, t)) continue;
+          n++;
+          await this.evaluate(work, index, new Set(index.readingComputed(key).map((d) => d.id)), t, undefined);
+          work.watermark = t;
+          work.touched = true;
+        }
+        await this.commit(works, {});
+        return n;
+      });
+    }
+    this.wake();
+    return changed;
   }
 
   private backfillCursors = new Map<string, { version: number; cursor: string }>();
@@ -417,53 +562,41 @@ export class ApplyStage {
    */
   private async evaluate(work: Work, index: DependencyIndex, dirty: Set<string>, t: number, force: string | undefined): Promise<void> {
     if (dirty.size === 0) return;
+    for (const def of index.order) {
+      if (!dirty.has(def.id)) continue;
+      if (def.id !== force && this.pending(work, def)) continue;
+      const { value, nextChange } = def.evaluate(this.stateOf(work, def), await this.view(work), t);
+      const changed = this.changeOutput(work, def.kind, def.key, value, t);
+      if (changed) for (const reader of index.readingOutputOf(def)) dirty.add(reader.id);
+      this.setTimer(work, def, nextChange, t);
+    }
+    work.touched = true;
+  }
+
+  private setTimer(work: Work, def: ApplyDefinition, nextChange: number | undefined, t: number): void {
+    const due = nextChange !== undefined && nextChange > t ? nextChange : undefined;
+    if (due !== work.timers.get(def.id)) {
+      if (due === undefined) work.timers.delete(def.id);
+      else work.timers.set(def.id, due);
+      work.timerChanges.set(def.id, due);
+    }
+  }
+
+  /** The profile as a condition reads it: its facts (loaded once per step) and the stage's own outputs. */
+  private async view(work: Work): Promise<ProfileView> {
     if (!work.factsLoaded) {
       work.facts = await this.deps.facts(work.workspaceId, work.profileId);
       work.factsLoaded = true;
     }
     const facts = work.facts ?? { traits: {}, identifiers: [], subscriptions: {} };
-    for (const def of index.order) {
-      if (!dirty.has(def.id)) continue;
-      if (def.id !== force && this.pending(work, def)) continue;
-      const view: ProfileView = {
-        id: work.profileId,
-        traits: facts.traits,
-        computed: work.computed,
-        identifiers: facts.identifiers,
-        audiences: [...work.memberships.keys()],
-        subscriptions: facts.subscriptions,
-      };
-      const { value, nextChange } = def.evaluate(this.stateOf(work, def), view, t);
-      let changed = false;
-      if (def.kind === AUDIENCES) {
-        const member = value === true;
-        if (member && !work.memberships.has(def.key)) {
-          work.memberships.set(def.key, t);
-          work.enter.push({ audience: def.key, at: t });
-          changed = true;
-        } else if (!member && work.memberships.has(def.key)) {
-          work.memberships.delete(def.key);
-          work.exit.push({ audience: def.key, at: t, reason: 'condition' });
-          changed = true;
-        }
-      } else if (def.kind === TRAITS) {
-        const before = work.computed[def.key];
-        if (JSON.stringify(before ?? null) !== JSON.stringify(value ?? null)) {
-          if (value === null || value === undefined) delete work.computed[def.key];
-          else work.computed[def.key] = value;
-          work.computedChanges.set(def.key, { value: value ?? undefined, at: t });
-          changed = true;
-        }
-      }
-      if (changed) for (const reader of index.readingOutputOf(def)) dirty.add(reader.id);
-      const due = nextChange !== undefined && nextChange > t ? nextChange : undefined;
-      if (due !== work.timers.get(def.id)) {
-        if (due === undefined) work.timers.delete(def.id);
-        else work.timers.set(def.id, due);
-        work.timerChanges.set(def.id, due);
-      }
-    }
-    work.touched = true;
+    return {
+      id: work.profileId,
+      traits: facts.traits,
+      computed: work.computed,
+      identifiers: facts.identifiers,
+      audiences: [...work.memberships.keys()],
+      subscriptions: facts.subscriptions,
+    };
   }
 
   private work(works: Map<string, Work>, ws: string, profileId: string): Work {

@@ -4,6 +4,8 @@ import type { StreamingState } from '../conditions/node-kind.js';
 import { createStreamingEvaluator } from '../conditions/streaming.js';
 import { emptyCatalogs } from '../conditions/model.js';
 import type { TraitEvaluator } from '../traits/evaluator.js';
+import { compileConditionQuery, type CompiledQuery } from '../conditions/sql/compiler.js';
+import type { SqlDialect } from '../conditions/sql/dialect.js';
 
 export const AUDIENCES = 'audiences';
 export const TRAITS = 'traits';
@@ -39,6 +41,11 @@ export interface ApplyDefinition {
   merge(a: StreamingState, b: StreamingState): StreamingState;
   /** The output as of `now` (membership for an audience, the value for a trait; null = no value) and the next instant it may change. */
   evaluate(state: StreamingState, profile: ProfileView, now: number): { value: JsonValue; nextChange: number | undefined };
+  /**
+   * The same definition compiled to one SQL query "as of T" over the c_* relations (the batch side): an audience's
+   * query returns the members' `profile_id`; a trait's returns (`profile_id`, `value` as JSON text) for every profile.
+   */
+  sql?(dialect: SqlDialect, asOf: number): CompiledQuery;
 }
 
 export const definitionId = (kind: string, key: string): string => `${kind}:${key}`;
@@ -88,11 +95,12 @@ export function audienceDefinition(key: string, version: number, condition: Cond
       const input = { profile, now, catalogs: emptyCatalogs };
       return { value: evaluator.value(state, input), nextChange: evaluator.nextChange(state, input) };
     },
+    sql: (dialect, asOf) => compileConditionQuery(condition, dialect, asOf),
   };
 }
 
 /** A computed trait through the traits library's contract (src/traits/evaluator.ts). */
-export function traitDefinition(evaluator: TraitEvaluator, version: number, deps: Dependencies): ApplyDefinition {
+export function traitDefinition(evaluator: TraitEvaluator, version: number, deps: Dependencies, sql?: ApplyDefinition['sql']): ApplyDefinition {
   return {
     id: definitionId(TRAITS, evaluator.key),
     kind: TRAITS,
@@ -103,6 +111,7 @@ export function traitDefinition(evaluator: TraitEvaluator, version: number, deps
     onEvent: (state, event) => evaluator.onEvent(state, event),
     merge: (a, b) => evaluator.merge(a, b),
     evaluate: (state, _profile, now) => ({ value: evaluator.value(state, now), nextChange: evaluator.nextChange(state, now) }),
+    ...(sql ? { sql } : {}),
   };
 }
 
@@ -179,6 +188,11 @@ export class DependencyIndex {
 
   readingTrait(name: string): ApplyDefinition[] {
     return this.byTrait.get(name) ?? [];
+  }
+
+  /** Definitions that read this computed key. */
+  readingComputed(key: string): ApplyDefinition[] {
+    return this.byComputed.get(key) ?? [];
   }
 
   /** Definitions that read the output of `def` (a computed key or an audience). */

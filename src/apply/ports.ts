@@ -1,6 +1,7 @@
 import type { Message } from '../collect/message.js';
 import type { JsonValue } from '../conditions/model.js';
 import type { StreamingState } from '../conditions/node-kind.js';
+import type { ApplyDefinition } from './definitions.js';
 
 /** A resolved event as the apply stage reads it: the stored message and the (surviving) profile it belongs to. */
 export interface ApplyEvent {
@@ -36,11 +37,38 @@ export interface ProfileEffects {
   asOf: number;
   states: { def: string; version: number; state: StreamingState | undefined }[];
   computed: { key: string; value: JsonValue | undefined; at: number }[];
-  enter: { audience: string; at: number }[];
-  exit: { audience: string; at: number; reason: 'condition' | 'merged' | 'deleted' }[];
+  /** `seq`: the order the changes were decided in, across enter and exit. */
+  enter: { audience: string; at: number; seq?: number }[];
+  exit: { audience: string; at: number; reason: 'condition' | 'merged' | 'deleted'; seq?: number }[];
   timers: { def: string; dueAt: number | undefined }[];
   /** A profile merged away: every state, value and timer of it is dropped (its memberships are closed by `exit`). */
   drop?: boolean;
+  /** Its events moved (a merge or a recompute): the warehouse mirror reads its event mapping again. */
+  remap?: boolean;
+}
+
+/** A profile queued for the warehouse mirror (src/audiences/profile-mirror.ts). */
+export interface MirrorEntry {
+  workspaceId: string;
+  profileId: string;
+  /** Changes counted so far: the entry is removed only if no change came in while it was copied. */
+  n: number;
+  remap: boolean;
+}
+
+/** The last run of an SQL trait (src/apply/sql-traits.ts). */
+export interface SqlTraitRun {
+  workspaceId: string;
+  key: string;
+  version: number;
+  startedAt: number;
+  finishedAt: number;
+  status: 'ok' | 'error';
+  error: string | null;
+  /** Rows the query returned. */
+  rows: number | null;
+  /** Profiles whose value changed. */
+  changed: number | null;
 }
 
 export interface ApplyCommit {
@@ -102,4 +130,26 @@ export interface ApplyStore {
   eventProfiles(workspaceId: string): [number, string][];
   /** Every computed value of the workspace: profile id -> key -> value. */
   allComputed(workspaceId: string): Map<string, Record<string, JsonValue>>;
+  /** Profiles that hold a value for this computed key, in id order. */
+  computedHolders(workspaceId: string, key: string): string[];
+  /** Profiles queued for the warehouse mirror (every commit queues the profiles it touched). */
+  mirrorQueue(limit: number): MirrorEntry[];
+  /** Removes copied entries, unless they changed since they were read. */
+  mirrorDone(entries: MirrorEntry[]): void;
+  /** Queues every surviving profile (the mirror's first build); returns how many. */
+  mirrorEnqueueAll(): number;
+  /** Workspaces that have computed-trait definitions. */
+  traitWorkspaces(): string[];
+  sqlTraitRun(workspaceId: string, key: string): SqlTraitRun | undefined;
+  sqlTraitRunPut(run: SqlTraitRun): void;
+  sqlTraitRunDelete(workspaceId: string, key: string): void;
+}
+
+/** The batch side of the definitions (SQL over the warehouse), for backfills. */
+export interface BatchAnswers {
+  /**
+   * The definition's answer as of `asOf` over the events applied up to `upTo` (an event id), from its compiled SQL:
+   * an audience's members (each mapped to true), or a trait's value per profile (null: no value).
+   */
+  answer(workspaceId: string, def: ApplyDefinition, asOf: number, upTo: number): Promise<Map<string, JsonValue>>;
 }

@@ -1,5 +1,6 @@
 import { isSqlTrait, parseTraitDefinition, type TraitDefinition } from '../traits/definition.js';
 import { createTraitEvaluator } from '../traits/streaming.js';
+import { compileTraitQuery } from '../traits/sql.js';
 import { noDependencies, traitDefinition } from './definitions.js';
 import type { TraitSupport } from './registry.js';
 
@@ -13,6 +14,6 @@ export const streamingTraits: TraitSupport = {
     if (isSqlTrait(def)) return undefined;
     const deps = noDependencies();
     deps.events = def.event === undefined ? '*' : new Set([def.event]);
-    return traitDefinition(createTraitEvaluator(def), version, deps);
+    return traitDefinition(createTraitEvaluator(def), version, deps, (dialect, asOf) => compileTraitQuery(def, dialect, asOf));
   },
 };

@@ -48,21 +48,7 @@ export class Audiences {
    * exists, and the references form no cycle (409 with the cycle's path of keys).
    */
   async validate(workspaceId: string, body: AudienceBody): Promise<AudienceBody> {
-    const condition = parseCondition(body.condition, 'condition');
-    const others = new Map((await this.list(workspaceId)).map((a) => [a.key, a]));
-    others.delete(body.key);
-    const refs = audienceReferencesWithPaths(condition);
-    for (const ref of refs) {
-      if (ref.key !== body.key && !others.has(ref.key)) throw badRequest('unknown_audience', `${ref.path}: audience '${ref.key}' does not exist`, ref.path);
-    }
-    // Depth-first from the new definition through the stored ones: a path back to it is a cycle.
-    const readsOf = (key: string): string[] => (key === body.key ? refs.map((r) => r.key) : audienceReferencesWithPaths(others.get(key)?.condition ?? ({} as Condition)).map((r) => r.key));
-    const cycle = findCycle(body.key, readsOf);
-    if (cycle) {
-      const first = refs.find((r) => r.key === cycle[1]);
-      throw new TandemError('audience_cycle', `${first?.path ?? 'condition'}: audiences would reference each other in a cycle: ${cycle.join(' -> ')}`, 409, first?.path ?? 'condition');
-    }
-    return { ...body, condition };
+    return validateAudience(body, new Map((await this.list(workspaceId)).map((a) => [a.key, a])));
   }
 
   async create(workspaceId: string, body: AudienceBody): Promise<number> {
@@ -92,8 +78,7 @@ export class Audiences {
       if (!(await this.deps.store.definitions.get(workspaceId, AUDIENCE_KIND, ref.key))) throw badRequest('unknown_audience', `${ref.path}: audience '${ref.key}' does not exist`, ref.path);
     }
     const asOf = this.deps.clock.now();
-    const ids = await this.deps.conditions.members(workspaceId, condition, asOf);
-    return { size: ids.length, sample: ids.slice(0, sample), asOf };
+    return { ...(await this.deps.conditions.preview(workspaceId, condition, asOf, sample)), asOf };
   }
 
   async members(workspaceId: string, key: string, after: string, limit: number): Promise<MemberRow[]> {
@@ -112,6 +97,29 @@ export class Audiences {
     await this.deps.apply.definitionChanged(workspaceId, AUDIENCE_KIND, body.key);
     return version;
   }
+}
+
+/**
+ * Checks an audience against the workspace's audiences by key (the one saved is replaced by `body`): the condition
+ * parses, every referenced audience exists, and the references form no cycle (409 with the cycle's path of keys).
+ * Shared by the audiences API and workspace plan / apply (src/workspace/kinds.ts).
+ */
+export function validateAudience(body: AudienceBody, audiences: ReadonlyMap<string, { condition: Condition }>): AudienceBody {
+  const condition = parseCondition(body.condition, 'condition');
+  const others = new Map(audiences);
+  others.delete(body.key);
+  const refs = audienceReferencesWithPaths(condition);
+  for (const ref of refs) {
+    if (ref.key !== body.key && !others.has(ref.key)) throw badRequest('unknown_audience', `${ref.path}: audience '${ref.key}' does not exist`, ref.path);
+  }
+  // Depth-first from the new definition through the stored ones: a path back to it is a cycle.
+  const readsOf = (key: string): string[] => (key === body.key ? refs.map((r) => r.key) : audienceReferencesWithPaths(others.get(key)?.condition ?? ({} as Condition)).map((r) => r.key));
+  const cycle = findCycle(body.key, readsOf);
+  if (cycle) {
+    const first = refs.find((r) => r.key === cycle[1]);
+    throw new TandemError('audience_cycle', `${first?.path ?? 'condition'}: audiences would reference each other in a cycle: ${cycle.join(' -> ')}`, 409, first?.path ?? 'condition');
+  }
+  return { ...body, condition };
 }
 
 /** A cycle through `start` (as a path of keys from start back to start), if any. */

@@ -36,6 +36,7 @@ export function checkCatalog(body: Catalog): void {
  */
 export class Catalogs {
   private readonly listeners: RowListener[] = [];
+  private readonly durable: RowListener[] = [];
   private readonly defs = new Map<string, Promise<Compiled | undefined>>();
   /** Parsed rows by workspace, catalog and key (undefined: known absent); cleared entry by entry on change. */
   private readonly cache = new Map<string, Record<string, unknown> | undefined>();
@@ -49,6 +50,14 @@ export class Catalogs {
 
   onRowChanged(listener: RowListener): void {
     this.listeners.push(listener);
+  }
+
+  /**
+   * A listener called inside the write's transaction, synchronously, for each changed row: what it records on the
+   * same handle commits with the rows (journeys' catalog_changed triggers). A throw rolls the write back.
+   */
+  onRowChangedDurably(listener: RowListener): void {
+    this.durable.push(listener);
   }
 
   /** The CatalogLookup of the condition language for one workspace. */
@@ -151,7 +160,13 @@ export class Catalogs {
   }
 
   private apply(workspaceId: string, catalog: string, rows: { key: string; row: Record<string, unknown> | undefined }[]): RowChange[] {
-    const changes = this.rows.write(workspaceId, catalog, rows, this.clock.now());
+    const within = this.durable.length === 0 ? undefined : (written: RowChange[]) => {
+      for (const c of written) {
+        if (JSON.stringify(c.before) === JSON.stringify(c.after)) continue;
+        for (const listener of this.durable) listener(workspaceId, catalog, c.key, c.before, c.after);
+      }
+    };
+    const changes = this.rows.write(workspaceId, catalog, rows, this.clock.now(), within);
     for (const c of changes) this.cache.delete(`${workspaceId}\u0000${catalog}\u0000${c.key}`);
     for (const c of changes) {
       if (JSON.stringify(c.before) === JSON.stringify(c.after)) continue; // a reload of the same data notifies nobody

@@ -188,9 +188,19 @@ export function compileComparison(json: string, c: Comparison, ctx: SqlContext):
     case 'between':
       sql = `(${numeric('>=', c.operand[0])} AND ${numeric('<=', c.operand[1])})`;
       break;
-    case 'in':
-      sql = `(${c.operand.map((o) => `COALESCE(${eq(o)}, FALSE)`).join(' OR ')})`;
+    case 'in': {
+      // One IN list per kind of operand (the value is read once per kind, not once per operand).
+      const of = <T extends Scalar>(kind: string) => c.operand.filter((o) => typeof o === kind) as T[];
+      const groups: string[] = [];
+      const strings = of<string>('string');
+      const numbers = of<number>('number');
+      const booleans = of<boolean>('boolean');
+      if (strings.length) groups.push(`COALESCE(${d.isJsonKind(json, 'string')} AND ${d.jsonText(json)} IN (${strings.map((o) => ctx.param(o, 'text')).join(', ')}), FALSE)`);
+      if (numbers.length) groups.push(`COALESCE(${d.isJsonKind(json, 'number')} AND ${d.jsonNumber(json)} IN (${numbers.map((o) => ctx.param(o, 'double')).join(', ')}), FALSE)`);
+      if (booleans.length) groups.push(`COALESCE(${d.isJsonKind(json, 'boolean')} AND ${d.jsonBoolean(json)} IN (${booleans.map((o) => ctx.param(o, 'boolean')).join(', ')}), FALSE)`);
+      sql = groups.length ? `(${groups.join(' OR ')})` : 'FALSE';
       break;
+    }
     case 'contains': {
       const p = ctx.param(c.operand, 'text');
       sql = `((${d.isJsonKind(json, 'string')} AND ${d.textContains(d.jsonText(json), p)}) OR (${d.isJsonKind(json, 'array')} AND ${d.jsonArrayHasString(json, p)}))`;

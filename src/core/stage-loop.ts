@@ -1,12 +1,26 @@
+import { performance, type EventLoopUtilization } from 'node:perf_hooks';
+
+/** How far back the loop's use is judged when deciding whether background work must hold back. */
+const WINDOW_MS = 200;
+
 /**
- * Request handling and the background stages (events, resolve, warehouse sink) share one event loop. Collection
- * comes first: while requests keep arriving, background turns take at most `share` of the thread and the durable
- * log holds the backlog; when requests stop, the stages run flat out and catch up.
+ * Request handling and the background stages (events, resolve, apply, ...) share one event loop. Collection
+ * comes first, but background work is not starved: while requests keep arriving, background turns take the loop
+ * time that request handling leaves idle, and at least `share` of it; only when requests alone keep the loop
+ * nearly busy (a saturating ingest) are the background turns held to `share`, and the durable log holds the
+ * backlog. When requests stop, the stages run flat out and catch up.
  */
 export class LoadShare {
   private lastRequest = -Infinity;
-  /** Earliest start of the next background turn while under load, shared by every stage. */
+  /** Earliest start of the next background turn while the loop is saturated, shared by every stage. */
   private nextTurn = -Infinity;
+  /** The loop's use and the background turns' time since the start of the current window. */
+  private windowStart = performance.now();
+  private windowElu: EventLoopUtilization = performance.eventLoopUtilization();
+  private backgroundMs = 0;
+  /** Share of the last window the loop spent on anything but background turns. */
+  private foreground = 0;
+
   constructor(readonly share = 0.2) {}
 
   /** Called as each request starts. */
@@ -20,12 +34,30 @@ export class LoadShare {
   }
 
   /**
+   * Whether request handling alone used most of the loop lately: then background turns keep to their share.
+   * Otherwise they may use the idle time, one short turn at a time with I/O polled in between.
+   */
+  saturated(): boolean {
+    const now = performance.now();
+    if (now - this.windowStart >= WINDOW_MS) {
+      const elu = performance.eventLoopUtilization(this.windowElu);
+      const span = now - this.windowStart;
+      this.foreground = Math.max(0, elu.utilization - this.backgroundMs / span);
+      this.windowElu = performance.eventLoopUtilization();
+      this.windowStart = now;
+      this.backgroundMs = 0;
+    }
+    return this.foreground >= 1 - this.share;
+  }
+
+  /**
    * Pause before the next background turn, after one of `turnMs`. The budget is shared: all stages together stay
-   * within the share, however many there are.
+   * within the share when the loop is saturated, however many there are.
    */
   pauseAfter(turnMs: number): number {
+    this.backgroundMs += turnMs;
     const now = performance.now();
-    if (!this.busy()) {
+    if (!this.busy() || !this.saturated()) {
       this.nextTurn = -Infinity;
       return 0;
     }
@@ -33,9 +65,9 @@ export class LoadShare {
     return this.wait();
   }
 
-  /** How long a background turn must wait now to stay within the share (0 when requests have stopped). */
+  /** How long a background turn must wait now to stay within the share (0 unless requests saturate the loop). */
   wait(): number {
-    if (!this.busy()) return 0;
+    if (!this.busy() || !this.saturated()) return 0;
     return Math.max(0, Math.min(250, this.nextTurn - performance.now()));
   }
 }

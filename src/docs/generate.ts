@@ -6,6 +6,7 @@ import { createApp } from '../app.js';
 import { parseConfig } from '../core/config.js';
 import { configurationMarkdown } from './config-markdown.js';
 import { apiMarkdown, type OpenApiDocument } from './openapi-markdown.js';
+import { workspaceSchema } from './workspace-schema.js';
 
 /** The generated reference documents, keyed by their path under docs/. */
 export async function generatedDocs(): Promise<Record<string, string>> {
@@ -16,6 +17,7 @@ export async function generatedDocs(): Promise<Record<string, string>> {
     return {
       'api.md': apiMarkdown(app.http.swagger() as unknown as OpenApiDocument),
       'configuration.md': configurationMarkdown(),
+      'workspace.schema.json': `${JSON.stringify(workspaceSchema(), null, 2)}\n`,
     };
   } finally {
     await app.close();

@@ -1,6 +1,8 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { checkComparison } from '../conditions/comparison.js';
 import { parseCondition, type Condition } from '../conditions/index.js';
+import { RowFilterSchema } from '../conditions/nodes/catalog/schema.js';
 import { parseDuration } from '../core/duration.js';
 import { pointerToPath, TandemError } from '../core/errors.js';
 import { parseCron } from './time.js';
@@ -29,8 +31,25 @@ export const TriggerSchema = Type.Union([
     { type: Type.Literal('schedule'), audience: Name, cron: Type.Optional(Type.String()), at: Type.Optional(Type.String({ format: 'date-time' })), timezone: Type.Optional(Type.String()), condition: Type.Optional(Cond) },
     { additionalProperties: false },
   ),
+  /**
+   * A catalog row changed (upsert or delete) and the filters hold on the row before and after it ("back in stock":
+   * `before: [{ field: stock, lte: 0 }], after: [{ field: stock, gt: 0 }]`). Who enters: the members of `audience`,
+   * or the profiles that `performed` an event whose `property` equals the row's key within `within`.
+   */
+  Type.Object(
+    {
+      type: Type.Literal('catalog_changed'), catalog: Name,
+      before: Type.Optional(Type.Array(RowFilterSchema, { 'x-expected': 'a list of row filters such as { field: stock, lte: 0 }' })),
+      after: Type.Optional(Type.Array(RowFilterSchema, { 'x-expected': 'a list of row filters such as { field: stock, gt: 0 }' })),
+      audience: Type.Optional(Name),
+      performed: Type.Optional(Type.Object({ event: Name, property: Type.String({ minLength: 1 }), within: Duration }, { additionalProperties: false })),
+      condition: Type.Optional(Cond),
+    },
+    { additionalProperties: false },
+  ),
 ]);
 export type Trigger = Static<typeof TriggerSchema>;
+export type CatalogTrigger = Extract<Trigger, { type: 'catalog_changed' }>;
 
 const common = { name: Type.Optional(Type.String()) };
 export const NODE_SCHEMAS = {
@@ -210,6 +229,15 @@ export function parseJourney(input: unknown): JourneyDefinition {
       }
     }
     if (t.timezone !== undefined && !validZone(t.timezone)) throw invalid('trigger.timezone', `'${t.timezone}' is not an IANA time zone`);
+  }
+  if (t.type === 'catalog_changed') {
+    if ((t.audience === undefined) === (t.performed === undefined)) throw invalid('trigger', 'a catalog_changed trigger needs exactly one of audience or performed (who enters)');
+    for (const side of ['before', 'after'] as const) {
+      for (const [i, filter] of (t[side] ?? []).entries()) {
+        const problem = checkComparison(filter, `trigger.${side}[${i}]`);
+        if (problem) throw invalid(problem.path, problem.message);
+      }
+    }
   }
   if (def.entry_condition !== undefined) checkCondition(def.entry_condition, 'entry_condition');
   const re = def.re_entry;

@@ -1,9 +1,10 @@
 import { createHash, randomUUID } from 'node:crypto';
+import { compareValue, readComparison } from '../conditions/comparison.js';
 import { evaluate, type Condition, type EventRecord, type ReferenceInput } from '../conditions/index.js';
 import { pathSegments, toInstant, valueAt } from '../conditions/values.js';
 import type { Clock } from '../core/clock.js';
 import { parseDuration } from '../core/duration.js';
-import { type ExitRule, type JourneyDefinition, type JourneyNode, type NodeOf } from './definition.js';
+import { type CatalogTrigger, type ExitRule, type JourneyDefinition, type JourneyNode, type NodeOf } from './definition.js';
 import { explain } from './explain.js';
 import { decide, zoneOf, type Guardrails } from './guardrails.js';
 import type { CatalogSource, GuardrailSource, JourneyEvent, JourneyInstance, JourneyProfile, JourneyStore, OutboxWriter, TrailKind } from './ports.js';
@@ -180,6 +181,27 @@ export class JourneyEngine {
     });
   }
 
+  /** Whether a catalog row change satisfies a catalog_changed trigger: every `before` filter on the old row, every `after` filter on the new (a missing row fails its side's filters). */
+  static catalogMatches(t: CatalogTrigger, before: Record<string, unknown> | undefined, after: Record<string, unknown> | undefined, now: number): boolean {
+    const holds = (row: Record<string, unknown> | undefined, filters: CatalogTrigger['before']) =>
+      filters === undefined || filters.length === 0 || (row !== undefined && filters.every((f) => compareValue(valueAt(row, pathSegments(f.field)), readComparison(f), now)));
+    return holds(before, t.before) && holds(after, t.after);
+  }
+
+  /**
+   * A catalog change for some recipients of one catalog_changed journey (call with chunks). Entries are keyed by
+   * the change, so repeating a chunk after a crash enters nobody twice; `event` is the synthetic trigger
+   * (`Catalog Row Changed` with catalog, key, before and after).
+   */
+  fireCatalogChange(workspaceId: string, key: string, changeId: number, event: JourneyEvent, members: JourneyProfile[]): void {
+    const now = this.deps.clock.now();
+    this.store.transaction(() => {
+      const current = this.store.latest(workspaceId).find((j) => j.key === key);
+      if (!current || current.body.trigger.type !== 'catalog_changed') return;
+      for (const profile of members) this.enter(workspaceId, key, current.version, current.body, current.status, profile, event, `catalog:${changeId}`, now);
+    });
+  }
+
   /* ---- entry ---- */
 
   private triggerMatches(def: JourneyDefinition, event: JourneyEvent, profile: JourneyProfile): boolean {
@@ -204,7 +226,7 @@ export class JourneyEngine {
       if (!result) return refuse('condition', { field, seen, message: `${field} is false` });
     }
     if (this.store.activeInstances(workspaceId, profile.id).some((i) => i.journey === key)) return refuse('already_active', { message: 'the profile is in this journey already' });
-    const policy = def.re_entry?.policy ?? (def.trigger.type === 'schedule' ? 'always' : 'never');
+    const policy = def.re_entry?.policy ?? (def.trigger.type === 'schedule' || def.trigger.type === 'catalog_changed' ? 'always' : 'never');
     const last = this.store.lastEntry(workspaceId, key, profile.id);
     let entryKey = entryRef;
     if (policy === 'never' && last !== undefined) return refuse('re_entry', { policy, lastEntry: last, message: 're-entry policy is never and the profile entered before' });

@@ -5,11 +5,11 @@ import { badRequest, notFound, TandemError } from '../core/errors.js';
 import type { Store } from '../core/ports/store.js';
 import type { LoadShare } from '../core/stage-loop.js';
 import type { Sqlite } from '../storage/sqlite/database.js';
-import { openSqliteJourneyStore, type SqliteJourneyStore } from '../storage/sqlite/journey-store.js';
+import { openSqliteJourneyStore, type JourneyStoreOptions, type SqliteJourneyStore } from '../storage/sqlite/journey-store.js';
 import { JOURNEY_KIND, parseJourney, type JourneyDefinition } from './definition.js';
 import { JourneyEngine } from './engine.js';
 import { GUARDRAILS_KIND, parseGuardrails, type Guardrails } from './guardrails.js';
-import type { AudienceMembers, CatalogSource, HistorySource, InputSource, JourneyEvent, JourneyProfile, JourneyStatus, OutboxWriter, ProfileReader, TraitWriter } from './ports.js';
+import type { AudienceMembers, CatalogSource, HistorySource, InputSource, JourneyEvent, JourneyProfile, JourneyStatus, OutboxWriter, PerformerSource, ProfileReader, TraitWriter } from './ports.js';
 import { backtest, simulate, type BacktestResult, type SimulationResult } from './sandbox.js';
 import { JourneyStage } from './stage.js';
 
@@ -23,8 +23,12 @@ export interface JourneysDeps {
   catalogs?: CatalogSource;
   inputs?: InputSource;
   audiences?: AudienceMembers;
+  /** Recipients of catalog_changed triggers that name a `performed` event. */
+  performers?: PerformerSource;
   traits?: TraitWriter;
   history?: HistorySource;
+  /** Options of the SQLite journey store (production: caps count API sends too). */
+  storeOptions?: JourneyStoreOptions;
   load?: LoadShare;
   /** Registers tandem_journey_* metrics (budget exhaustion is the alertable one). */
   registry?: Registry;
@@ -63,9 +67,11 @@ export class Journeys {
   readonly stage: JourneyStage;
   private readonly budgetExhausted?: Counter<'workspace' | 'scope' | 'action'>;
   private readonly sent?: Counter<'workspace' | 'journey' | 'channel'>;
+  /** Latest journeys per workspace for catalogChanged (called for every changed row), dropped on any save or status change. */
+  private readonly catalogTriggers = new Map<string, ReturnType<SqliteJourneyStore['latest']>>();
 
   constructor(private readonly deps: JourneysDeps) {
-    this.store = openSqliteJourneyStore(deps.db);
+    this.store = openSqliteJourneyStore(deps.db, deps.storeOptions);
     if (deps.registry) {
       this.budgetExhausted = new Counter({ name: 'tandem_journey_budget_exhausted_total', help: 'Journey sends deferred or skipped because a budget was spent.', labelNames: ['workspace', 'scope', 'action'] as const, registers: [deps.registry] });
       this.sent = new Counter({ name: 'tandem_journey_messages_total', help: 'Messages queued by journeys.', labelNames: ['workspace', 'journey', 'channel'] as const, registers: [deps.registry] });
@@ -76,7 +82,7 @@ export class Journeys {
       onSent: (workspace, journey, _node, channel) => this.sent?.inc({ workspace, journey, channel }),
     });
     this.stage = new JourneyStage({
-      engine: this.engine, store: this.store, profiles: deps.profiles, clock: deps.clock, inputs: deps.inputs, audiences: deps.audiences, traits: deps.traits,
+      engine: this.engine, store: this.store, profiles: deps.profiles, clock: deps.clock, inputs: deps.inputs, audiences: deps.audiences, performers: deps.performers, traits: deps.traits,
       load: deps.load, onError: deps.onError,
     });
   }
@@ -86,8 +92,29 @@ export class Journeys {
     for (const d of await this.deps.store.definitions.list<JourneyDefinition>(workspaceId, JOURNEY_KIND)) {
       if (!this.store.version(workspaceId, d.key, d.version)) this.engine.saved(workspaceId, d.key, d.version, parseJourney(d.body));
     }
+    this.catalogTriggers.delete(workspaceId);
     const g = await this.deps.store.definitions.get<Guardrails>(workspaceId, GUARDRAILS_KIND, 'default');
     if (g && !this.store.guardrails(workspaceId)) this.store.setGuardrails(workspaceId, parseGuardrails(g.body), this.deps.clock.now());
+  }
+
+  /**
+   * A catalog row changed (Catalogs.onRowChangedDurably: called inside the write's transaction, on the same
+   * handle): queued for the stage when an active catalog_changed journey on that catalog matches it.
+   */
+  catalogChanged(workspaceId: string, catalog: string, key: string, before: Record<string, unknown> | undefined, after: Record<string, unknown> | undefined): void {
+    const now = this.deps.clock.now();
+    let triggers = this.catalogTriggers.get(workspaceId);
+    if (!triggers) this.catalogTriggers.set(workspaceId, (triggers = this.store.latest(workspaceId)));
+    const wanted = triggers.some((j) => j.status === 'active' && j.body.trigger.type === 'catalog_changed' && j.body.trigger.catalog === catalog
+      && JourneyEngine.catalogMatches(j.body.trigger, before, after, now));
+    if (!wanted) return;
+    this.store.addCatalogChange({ workspaceId, catalog, key, before, after, at: now });
+    this.stage.wake();
+  }
+
+  /** Privacy erasure hook: a deleted person's instances, entries, trail, conversions, sends, suppressions and pending trait updates. */
+  eraseProfiles(workspaceId: string, profileIds: string[]): number {
+    return this.store.eraseProfiles(workspaceId, profileIds);
   }
 
   guardrails(workspaceId: string): Guardrails {
@@ -121,6 +148,7 @@ export class Journeys {
     if (mode === 'update' && !existing) throw notFound('journey', def.key);
     const version = await this.deps.store.definitions.put(workspaceId, JOURNEY_KIND, def.key, def);
     this.engine.saved(workspaceId, def.key, version, def);
+    this.catalogTriggers.delete(workspaceId);
     await this.audit(workspaceId, `journey.${mode}`, def.key, { version });
     this.stage.wake();
     return { version, body: def };
@@ -130,6 +158,7 @@ export class Journeys {
   async remove(workspaceId: string, key: string): Promise<void> {
     if (!(await this.deps.store.definitions.remove(workspaceId, JOURNEY_KIND, key))) throw notFound('journey', key);
     this.engine.setStatus(workspaceId, key, 'archived');
+    this.catalogTriggers.delete(workspaceId);
     await this.audit(workspaceId, 'journey.delete', key);
   }
 
@@ -139,6 +168,7 @@ export class Journeys {
     if (current.status === 'archived' && status !== 'archived') throw new TandemError('archived', `journey '${key}' is archived; save a new version to start it again`, 409);
     this.engine.setStatus(workspaceId, key, status);
     if (status === 'active') this.engine.saved(workspaceId, key, current.version, current.body);
+    this.catalogTriggers.delete(workspaceId);
     await this.audit(workspaceId, `journey.${status === 'active' ? 'resume' : status === 'paused' ? 'pause' : 'archive'}`, key);
     this.stage.wake();
     return status;

@@ -69,6 +69,22 @@ export interface AudienceMembers {
   members(workspaceId: string, audience: string): Promise<string[]>;
 }
 
+/** Profiles that performed an event whose property equals a value at or after an instant (catalog_changed triggers). */
+export interface PerformerSource {
+  performers(workspaceId: string, event: string, property: string, value: string, since: number): Promise<string[]>;
+}
+
+/** A catalog row change queued for catalog_changed triggers. */
+export interface CatalogChange {
+  id: number;
+  workspaceId: string;
+  catalog: string;
+  key: string;
+  before: Record<string, unknown> | undefined;
+  after: Record<string, unknown> | undefined;
+  at: number;
+}
+
 /** Per-workspace business data for `catalog` conditions (synchronous, cached: Catalogs.lookup). */
 export type CatalogSource = (workspaceId: string) => CatalogLookup;
 
@@ -85,8 +101,8 @@ export interface SendHistory {
 
 /** A source of inputs with a position, committed with the step (exactly-once consumption). */
 export interface InputSource {
-  /** Inputs after `position`, oldest first. */
-  read(position: number, limit: number): Promise<{ position: number; input: Extract<JourneyInput, { kind: 'event' }> }[]>;
+  /** Inputs after `position`, oldest first; an item without `input` only moves the position (an event nobody owns). */
+  read(position: number, limit: number): Promise<{ position: number; input?: Extract<JourneyInput, { kind: 'event' }> }[]>;
 }
 
 /** Past events of a workspace, for backtests. */
@@ -222,6 +238,14 @@ export interface JourneyStore extends SendHistory {
   schedule(workspaceId: string, journey: string): { nextAt: number | null; version: number } | undefined;
   setSchedule(workspaceId: string, journey: string, version: number, nextAt: number | null): void;
   dueSchedules(now: number): { workspaceId: string; journey: string; nextAt: number }[];
+
+  /** catalog_changed triggers: a change is queued (inside the catalog write's transaction) and removed once handled. */
+  addCatalogChange(change: Omit<CatalogChange, 'id'>): void;
+  catalogChanges(limit: number): CatalogChange[];
+  removeCatalogChange(id: number): void;
+
+  /** Privacy erasure: every instance, entry, trail row, conversion, send, suppression and pending effect of these profiles. */
+  eraseProfiles(workspaceId: string, profileIds: string[]): number;
 
   stats(workspaceId: string, journey: string): JourneyStats;
 }

@@ -103,7 +103,11 @@ describe('privacy through the server', () => {
   };
 
   it('erases a deleted profile from every table of store.db and log.db, the warehouse and the raw files; other people survive intact', async () => {
+    // A journey her order enters: its instance (with the triggering event), entry and trail hold her.
+    const journey = { key: 'after_order', trigger: { type: 'event', event: 'Order Completed' }, start: 'wait', nodes: { wait: { type: 'wait', duration: '1d' } } };
+    expect((await t.admin('/journeys', { method: 'POST', json: journey })).status).toBe(201);
     const { ada, bob } = await seed();
+    await t.app.journeys.drain();
     const storeFile = join(t.dataDir, 'store.db');
     const logFile = join(t.dataDir, 'log.db');
     // The seed really put Ada everywhere the scan looks.
@@ -120,6 +124,10 @@ describe('privacy through the server', () => {
     expect(tables.get('identity_accounts')).toContain(ADA_ACCOUNT.groupId);
     expect(tables.get('account_trait_values')).toContain(ADA_GROUP_MIDS[1]);
     expect((await json(await t.admin('/accounts/acme-shared'))).traits).toEqual({ plan: 'enterprise', owner: ADA.name });
+    for (const table of ['journey_instances', 'journey_entries', 'journey_trail']) {
+      expect(tables.get(table), table).toContain(ada);
+      expect(tables.get(table), table).toContain(ADA_MIDS[2]);
+    }
 
     const res = await t.admin(`/profiles/${ada}`, { method: 'DELETE' });
     const answer = await json(res);
@@ -132,6 +140,10 @@ describe('privacy through the server', () => {
     for (const file of [storeFile, logFile]) {
       for (const [table, rows] of sqliteDump(file)) for (const needle of NEEDLES) expect(rows.includes(needle), `${needle} in ${file} table ${table}`).toBe(false);
     }
+    // Journey state is keyed by the profile id: none of it is left (Bob's stays).
+    const after = sqliteDump(storeFile);
+    for (const [table, rows] of after) if (table.startsWith('journey_')) expect(rows.includes(ada), `${ada} in ${table}`).toBe(false);
+    expect(after.get('journey_instances')).toContain(bob);
     const warehouse = bigintSafe(await t.app.warehouse.query('SELECT * FROM events'));
     for (const needle of NEEDLES) expect(warehouse.includes(needle), `${needle} in the warehouse`).toBe(false);
     expect(warehouse).toContain('bob-2');

@@ -4,7 +4,7 @@ import { SourceBody, SourceView } from '../collect/source.js';
 import type { Clock } from '../core/clock.js';
 import { badRequest, notFound, TandemError } from '../core/errors.js';
 import { maskSecret, newSecret, sha256 } from '../core/ids.js';
-import type { Source, SourceSettings, Store } from '../core/ports/store.js';
+import type { Source, SourceSettings, Store, VersionMeta } from '../core/ports/store.js';
 
 export const WRITE_KEY_PREFIX = 'wk_';
 
@@ -21,9 +21,9 @@ const settingsOf = (body: SourceBody): SourceSettings => {
 };
 
 /** Creates a source and returns it with its write key, which is shown this once and stored hashed. */
-export async function createSource(store: Store, workspaceId: string, body: SourceBody): Promise<{ source: Source; writeKey: string }> {
+export async function createSource(store: Store, workspaceId: string, body: SourceBody, meta?: VersionMeta): Promise<{ source: Source; writeKey: string }> {
   const writeKey = newSecret(WRITE_KEY_PREFIX);
-  const source = await store.sources.create(workspaceId, body.key, sha256(writeKey), writeKey.slice(0, 8), settingsOf(body));
+  const source = await store.sources.create(workspaceId, body.key, sha256(writeKey), writeKey.slice(0, 8), settingsOf(body), meta);
   return { source, writeKey };
 }
 

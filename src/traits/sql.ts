@@ -166,11 +166,13 @@ function build(defs: readonly EventTraitDefinition[], dialect: SqlDialect, asOf:
   for (const [path, k] of paths) {
     raw.push(`${d.jsonGet('e.properties', param(d.jsonPathParam(pathSegments(path)), d.jsonPathType))} AS j_${k}`);
     if (!computed.has(k)) continue;
-    base.push(`j_${k}`);
+    // The value's JSON type is computed once per event (y_k) and tested from there.
+    base.push(`j_${k}`, `${d.jsonType(`j_${k}`)} AS y_${k}`);
     const j = `j_${k}`;
-    const rank = `(CASE WHEN ${d.isJsonKind(j, 'number')} THEN 0 WHEN ${d.isJsonKind(j, 'string')} THEN 1 WHEN ${d.isJsonKind(j, 'boolean')} THEN 2 END)`;
+    const y = `y_${k}`;
+    const rank = `(CASE WHEN ${d.typeIsKind(y, 'number')} THEN 0 WHEN ${d.typeIsKind(y, 'string')} THEN 1 WHEN ${d.typeIsKind(y, 'boolean')} THEN 2 END)`;
     // + 0.0 turns -0 into 0, as the streaming side reads it.
-    const num = `(CASE WHEN ${d.isJsonKind(j, 'number')} THEN ${d.jsonNumber(j)} + 0.0 WHEN ${d.isJsonKind(j, 'boolean')} THEN (CASE WHEN ${d.jsonBoolean(j)} THEN 1.0 ELSE 0.0 END) END)`;
+    const num = `(CASE WHEN ${d.typeIsKind(y, 'number')} THEN ${d.jsonNumber(j)} + 0.0 WHEN ${d.typeIsKind(y, 'boolean')} THEN (CASE WHEN ${d.jsonBoolean(j)} THEN 1.0 ELSE 0.0 END) END)`;
     vals.push(`${rank} AS r_${k}`, `${num} AS n_${k}`, `${d.jsonText(j)} AS s_${k}`, `CAST(${j} AS VARCHAR) AS t_${k}`);
     if (keyed.has(k)) {
       // An injective text per value for COUNT(DISTINCT): the engines print doubles in their shortest exact form.

@@ -22,6 +22,10 @@ export interface SqlDialect {
   /** The SQL type a path placeholder is bound as. */
   readonly jsonPathType: SqlParamType;
   isJsonKind(json: string, kind: JsonKind): string;
+  /** The engine's name of a JSON value's type, to compute once and test with typeIsKind. */
+  jsonType(json: string): string;
+  /** Whether a jsonType result is of this kind (isJsonKind(j, k) is typeIsKind(jsonType(j), k)). */
+  typeIsKind(type: string, kind: JsonKind): string;
   /** The text of a JSON string (NULL for other kinds). */
   jsonText(json: string): string;
   /** The number of a JSON number as a double (NULL for other kinds, never an error). */

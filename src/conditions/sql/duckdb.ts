@@ -23,6 +23,8 @@ export const duckdbDialect: SqlDialect = {
   jsonPathType: 'text',
   jsonGet: (json, path) => `json_extract(${json}, ${path})`,
   isJsonKind: (json, kind) => `(json_type(${json}) IN ${KINDS[kind]})`,
+  jsonType: (json) => `json_type(${json})`,
+  typeIsKind: (type, kind) => `(${type} IN ${KINDS[kind]})`,
   jsonText: (json) => `(CASE WHEN json_type(${json}) = 'VARCHAR' THEN json_extract_string(${json}, '$') END)`,
   jsonNumber: (json) => `TRY_CAST(${json} AS DOUBLE)`,
   jsonBoolean: (json) => `TRY_CAST(${json} AS BOOLEAN)`,

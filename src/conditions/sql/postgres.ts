@@ -19,6 +19,8 @@ export const postgresDialect: SqlDialect = {
   jsonPathType: 'text',
   jsonGet: (json, path) => `(${json} #> CAST(${path} AS TEXT[]))`,
   isJsonKind: (json, kind) => `(jsonb_typeof(${json}) = '${kind}')`,
+  jsonType: (json) => `jsonb_typeof(${json})`,
+  typeIsKind: (type, kind) => `(${type} = '${kind}')`,
   jsonText: (json) => `(CASE WHEN jsonb_typeof(${json}) = 'string' THEN ${json} #>> '{}' END)`,
   jsonNumber: (json) => `(CASE WHEN jsonb_typeof(${json}) = 'number' THEN CAST(${json} #>> '{}' AS DOUBLE PRECISION) END)`,
   jsonBoolean: (json) => `(CASE WHEN jsonb_typeof(${json}) = 'boolean' THEN CAST(${json} #>> '{}' AS BOOLEAN) END)`,

@@ -98,6 +98,40 @@ export interface AuditEntry {
   detail?: unknown;
 }
 
+/** Who made a change to the workspace's definitions, and why (recorded with its version). */
+export interface VersionMeta {
+  author: string;
+  message: string;
+}
+
+/** One definition (or source) changed by a workspace version: the whole body before and after (null: absent). */
+export interface DefinitionChange {
+  kind: string;
+  key: string;
+  op: 'create' | 'update' | 'delete';
+  before: unknown;
+  after: unknown;
+}
+
+/** A recorded version of a workspace's definitions: every change through the API or an apply is one. */
+export interface WorkspaceVersion {
+  version: number;
+  workspaceId: string;
+  at: number;
+  author: string;
+  message: string;
+  changes: DefinitionChange[];
+}
+
+/** One write of an atomic commit: a body to save as the definition's next version, or null to delete it. */
+export interface WorkspaceWrite {
+  kind: string;
+  key: string;
+  body: unknown;
+  /** Sources only (kind `sources`), when created: the new write key, hashed, and its shown prefix. */
+  writeKey?: { hash: string; prefix: string };
+}
+
 export interface Store {
   workspaces: {
     ensure(id: string, name: string): Promise<Workspace>;
@@ -110,20 +144,37 @@ export interface Store {
     count(): Promise<number>;
   };
   sources: {
-    create(workspaceId: string, key: string, writeKeyHash: string, writeKeyPrefix: string, settings: SourceSettings): Promise<Source>;
-    update(workspaceId: string, key: string, settings: SourceSettings): Promise<Source | undefined>;
-    remove(workspaceId: string, key: string): Promise<boolean>;
+    /** Source changes are recorded as workspace versions (kind `sources`, body `{ key, ...settings }`). */
+    create(workspaceId: string, key: string, writeKeyHash: string, writeKeyPrefix: string, settings: SourceSettings, meta?: VersionMeta): Promise<Source>;
+    update(workspaceId: string, key: string, settings: SourceSettings, meta?: VersionMeta): Promise<Source | undefined>;
+    remove(workspaceId: string, key: string, meta?: VersionMeta): Promise<boolean>;
     get(workspaceId: string, key: string): Promise<Source | undefined>;
     byId(id: string): Promise<Source | undefined>;
     byWriteKeyHash(hash: string): Promise<Source | undefined>;
     list(workspaceId: string): Promise<Source[]>;
   };
   definitions: {
-    /** Saves a new version of a definition; returns its version number. */
-    put(workspaceId: string, kind: string, key: string, body: unknown): Promise<number>;
+    /**
+     * Saves a new version of a definition; returns its version number. Every put and remove is also recorded as a
+     * workspace version (`versions`), attributed to `meta` (default: author `api`), in the same transaction.
+     */
+    put(workspaceId: string, kind: string, key: string, body: unknown, meta?: VersionMeta): Promise<number>;
     get<T>(workspaceId: string, kind: string, key: string): Promise<{ version: number; body: T } | undefined>;
     list<T>(workspaceId: string, kind: string): Promise<{ key: string; version: number; body: T }[]>;
-    remove(workspaceId: string, kind: string, key: string): Promise<boolean>;
+    remove(workspaceId: string, kind: string, key: string, meta?: VersionMeta): Promise<boolean>;
+  };
+  /** The workspace's version history (docs/workspace.md): one entry per change through the API, one per apply. */
+  versions: {
+    /** Newest first; `before` pages. */
+    list(workspaceId: string, filter: { before?: number; limit: number }): Promise<WorkspaceVersion[]>;
+    get(workspaceId: string, version: number): Promise<WorkspaceVersion | undefined>;
+    /** The latest version number (0 when none). */
+    latest(workspaceId: string): Promise<number>;
+    /**
+     * Writes definitions and sources all or nothing, in one transaction, recorded as one version. Returns the
+     * workspace version (0 when there was nothing to write) and each definition's new version by `kind/key`.
+     */
+    commit(workspaceId: string, writes: WorkspaceWrite[], meta: VersionMeta): Promise<{ version: number; definitionVersions: Record<string, number> }>;
   };
   events: {
     /** Applies log records in order, atomically, each with its consumer offset. */
@@ -135,6 +186,8 @@ export interface Store {
     offset(consumer: string, partition: number): Promise<number>;
     /** Drops dedup entries older than the window. */
     pruneDedup(olderThan: number): Promise<number>;
+    /** How many events the workspace has stored (of one event name, with `event`): a full scan, for impact reports. */
+    count(workspaceId: string, filter?: { event?: string }): Promise<number>;
   };
   quarantine: {
     list(workspaceId: string, filter: QuarantineFilter): Promise<QuarantineItem[]>;

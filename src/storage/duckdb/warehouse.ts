@@ -8,6 +8,20 @@ interface Reply {
   error?: string;
 }
 
+/** One profile as the mirror holds it (`gone`: merged away or erased; its rows are deleted). */
+export interface MirrorProfile {
+  ws: string;
+  id: string;
+  gone: boolean;
+  /** Read its event mapping again (its events moved: a merge, a recompute). */
+  remap: boolean;
+  traits: string;
+  computed: string;
+  identifiers: [string, string][];
+  subscriptions: [string, string][];
+  memberships: string[];
+}
+
 /**
  * The embedded Warehouse: a DuckDB file beside the SQLite files, owned by its own thread
  * (warehouse-worker.mjs), which also follows the SQLite event store. Calls are messages to that thread.
@@ -75,6 +89,38 @@ export class DuckDbWarehouse implements Warehouse {
   /** Replaces a connection-scoped TEMP table (`columns`: name and BIGINT, VARCHAR or JSON) with these rows. */
   loadTable(table: string, columns: [string, 'BIGINT' | 'VARCHAR' | 'JSON'][], rows: (string | number | null)[][]): Promise<void> {
     return this.call({ op: 'load', table, columns, rows });
+  }
+
+  /** Copies these profiles' facts, computed values and memberships into the mirror (see MirrorProfile); returns the event id mapped up to. */
+  mirror(profiles: MirrorProfile[]): Promise<number> {
+    return this.call({ op: 'mirror', profiles });
+  }
+
+  /** Drops these profiles' mirrored rows (privacy erasure). */
+  mirrorErase(workspaceId: string, profileIds: string[]): Promise<void> {
+    return this.call({ op: 'mirrorErase', workspaceId, profileIds });
+  }
+
+  meta(key: string): Promise<number | undefined> {
+    return this.call({ op: 'meta', key });
+  }
+
+  setMeta(key: string, value: number): Promise<void> {
+    return this.call({ op: 'setMeta', key, value });
+  }
+
+  /**
+   * A compiled query over one workspace's c_* views (conditions/model.ts) over the mirror: events up to `upTo` (an
+   * event id) when given. `readOnly` runs it on the SQL traits' connection in a READ ONLY transaction; interrupt()
+   * stops it.
+   */
+  inputsQuery(q: { workspaceId: string; sql: string; params?: SqlValue[]; upTo?: number; readOnly?: boolean }): Promise<Record<string, unknown>[]> {
+    return this.call({ op: 'inputsQuery', ...q });
+  }
+
+  /** Stops the read-only query running now, if any (it fails with an interrupt error). */
+  interrupt(): Promise<void> {
+    return this.call({ op: 'interrupt' });
   }
 
   async close(): Promise<void> {

@@ -41,4 +41,17 @@ export const APPLY_MIGRATIONS: readonly string[] = [
      workspace_id TEXT NOT NULL, def TEXT NOT NULL, version INTEGER NOT NULL, cursor TEXT NOT NULL,
      PRIMARY KEY (workspace_id, def)
    ) WITHOUT ROWID;`,
+  // The warehouse mirror's queue (src/audiences/profile-mirror.ts): profiles whose facts, computed values or
+  // memberships changed since they were last copied to the warehouse; `n` counts changes so that a copy never
+  // deletes an entry re-queued while it ran; `remap` asks for the profile's event mapping to be read again (merges,
+  // recomputes). SQL traits' schedule and last run (src/apply/sql-traits.ts).
+  `CREATE TABLE apply_mirror_queue (
+     workspace_id TEXT NOT NULL, profile_id TEXT NOT NULL, n INTEGER NOT NULL, remap INTEGER NOT NULL,
+     PRIMARY KEY (workspace_id, profile_id)
+   ) WITHOUT ROWID;
+   CREATE TABLE apply_sql_trait_runs (
+     workspace_id TEXT NOT NULL, key TEXT NOT NULL, version INTEGER NOT NULL, started_at INTEGER NOT NULL,
+     finished_at INTEGER NOT NULL, status TEXT NOT NULL, error TEXT, rows INTEGER, changed INTEGER,
+     PRIMARY KEY (workspace_id, key)
+   ) WITHOUT ROWID;`,
 ];

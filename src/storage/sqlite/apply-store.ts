@@ -1,7 +1,7 @@
 import type { Message } from '../../collect/message.js';
 import type { JsonValue } from '../../conditions/model.js';
 import type { StreamingState } from '../../conditions/node-kind.js';
-import type { ApplyCommit, ApplyEvent, ApplyStore, ApplyTimer, MembershipMessage, MembershipRecord } from '../../apply/ports.js';
+import type { ApplyCommit, ApplyEvent, ApplyStore, ApplyTimer, MembershipMessage, MembershipRecord, MirrorEntry, ProfileEffects, SqlTraitRun } from '../../apply/ports.js';
 import { APPLY_MIGRATIONS } from './apply-schema.js';
 import { migrate, type Sqlite } from './database.js';
 
@@ -40,7 +40,8 @@ export function openSqliteApplyStore(db: Sqlite): ApplyStore {
     computed: db.prepare('SELECT key, value FROM apply_computed WHERE workspace_id = ? AND profile_id = ?'),
     computedPut: db.prepare('INSERT INTO apply_computed (workspace_id, profile_id, key, value, at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET value = excluded.value, at = excluded.at'),
     computedDel: db.prepare('DELETE FROM apply_computed WHERE workspace_id = ? AND profile_id = ? AND key = ?'),
-    memberships: db.prepare('SELECT audience, entered_at FROM apply_memberships WHERE workspace_id = ? AND profile_id = ?'),
+    // INDEXED BY: without statistics SQLite prefers the covering primary key's workspace prefix, a scan of every membership.
+    memberships: db.prepare('SELECT audience, entered_at FROM apply_memberships INDEXED BY apply_memberships_profile WHERE workspace_id = ? AND profile_id = ?'),
     memberIn: db.prepare('INSERT OR IGNORE INTO apply_memberships (workspace_id, audience, profile_id, entered_at) VALUES (?, ?, ?, ?)'),
     memberOut: db.prepare('DELETE FROM apply_memberships WHERE workspace_id = ? AND audience = ? AND profile_id = ?'),
     historyIn: db.prepare('INSERT INTO apply_membership_history (workspace_id, audience, profile_id, entered_at) VALUES (?, ?, ?, ?)'),
@@ -82,6 +83,19 @@ export function openSqliteApplyStore(db: Sqlite): ApplyStore {
     ),
     eventProfiles: db.prepare('SELECT event_id, profile_id FROM identity_event_profiles WHERE workspace_id = ?').raw(),
     allComputed: db.prepare('SELECT profile_id, key, value FROM apply_computed WHERE workspace_id = ?'),
+    computedHolders: db.prepare('SELECT profile_id FROM apply_computed WHERE workspace_id = ? AND key = ? ORDER BY profile_id').pluck(),
+    mirrorPut: db.prepare(
+      'INSERT INTO apply_mirror_queue (workspace_id, profile_id, n, remap) VALUES (?, ?, 1, ?) ON CONFLICT DO UPDATE SET n = n + 1, remap = max(remap, excluded.remap)',
+    ),
+    mirrorQueue: db.prepare('SELECT workspace_id, profile_id, n, remap FROM apply_mirror_queue ORDER BY workspace_id, profile_id LIMIT ?'),
+    mirrorDel: db.prepare('DELETE FROM apply_mirror_queue WHERE workspace_id = ? AND profile_id = ? AND n = ?'),
+    runGet: db.prepare('SELECT * FROM apply_sql_trait_runs WHERE workspace_id = ? AND key = ?'),
+    runPut: db.prepare(
+      `INSERT INTO apply_sql_trait_runs (workspace_id, key, version, started_at, finished_at, status, error, rows, changed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT DO UPDATE SET version = excluded.version, started_at = excluded.started_at, finished_at = excluded.finished_at, status = excluded.status,
+       error = excluded.error, rows = excluded.rows, changed = excluded.changed`,
+    ),
+    runDel: db.prepare('DELETE FROM apply_sql_trait_runs WHERE workspace_id = ? AND key = ?'),
   };
 
   const position = () => (s.positionGet.get(CONSUMER) as { event_id: number } | undefined)?.event_id ?? 0;
@@ -99,21 +113,30 @@ export function openSqliteApplyStore(db: Sqlite): ApplyStore {
     };
     for (const p of c.profiles) {
       const ws = p.workspaceId;
-      // Exits first: a profile that exits and re-enters at one instant keeps both rows of history.
-      for (const x of p.exit) {
-        const open = s.historyOpen.get(ws, x.audience, p.profileId) as { id: number } | undefined;
-        if (!open) continue;
-        s.historyOut.run(x.at, x.reason, open.id);
-        s.memberOut.run(ws, x.audience, p.profileId);
-        changeSize(ws, x.audience, -1, x.at);
-        if (x.reason === 'condition') emit(ws, p.profileId, x.audience, x.at, false, open.id);
-      }
-      for (const e of p.enter) {
-        if (s.historyOpen.get(ws, e.audience, p.profileId)) continue;
-        const id = Number(s.historyIn.run(ws, e.audience, p.profileId, e.at).lastInsertRowid);
-        s.memberIn.run(ws, e.audience, p.profileId, e.at);
-        changeSize(ws, e.audience, 1, e.at);
-        emit(ws, p.profileId, e.audience, e.at, true, id);
+      // In the order the stage decided them (`seq`): a profile that enters and leaves, or leaves and re-enters,
+      // within one commit keeps every row of history and ends in the right state. Without `seq`: exits first.
+      const changes: ({ enter: false; item: ProfileEffects['exit'][number] } | { enter: true; item: ProfileEffects['enter'][number] })[] = [
+        ...p.exit.map((item) => ({ enter: false as const, item })),
+        ...p.enter.map((item) => ({ enter: true as const, item })),
+      ];
+      if (changes.every((c) => c.item.seq !== undefined)) changes.sort((a, b) => a.item.seq! - b.item.seq!);
+      for (const c of changes) {
+        if (!c.enter) {
+          const x = c.item;
+          const open = s.historyOpen.get(ws, x.audience, p.profileId) as { id: number } | undefined;
+          if (!open) continue;
+          s.historyOut.run(x.at, x.reason, open.id);
+          s.memberOut.run(ws, x.audience, p.profileId);
+          changeSize(ws, x.audience, -1, x.at);
+          if (x.reason === 'condition') emit(ws, p.profileId, x.audience, x.at, false, open.id);
+        } else {
+          const e = c.item;
+          if (s.historyOpen.get(ws, e.audience, p.profileId)) continue;
+          const id = Number(s.historyIn.run(ws, e.audience, p.profileId, e.at).lastInsertRowid);
+          s.memberIn.run(ws, e.audience, p.profileId, e.at);
+          changeSize(ws, e.audience, 1, e.at);
+          emit(ws, p.profileId, e.audience, e.at, true, id);
+        }
       }
       if (p.drop) {
         s.dropStates.run(ws, p.profileId);
@@ -136,6 +159,7 @@ export function openSqliteApplyStore(db: Sqlite): ApplyStore {
       }
       s.watermarkPut.run(ws, p.profileId, p.asOf);
     }
+    for (const p of c.profiles) s.mirrorPut.run(p.workspaceId, p.profileId, p.drop || p.remap ? 1 : 0);
     for (const z of sizes.values()) s.sizePut.run(z.workspaceId, z.audience, z.at, z.size);
     for (const b of c.backfills ?? []) {
       if (b.cursor === undefined) s.backfillDel.run(b.workspaceId, b.def, b.version);
@@ -207,6 +231,15 @@ export function openSqliteApplyStore(db: Sqlite): ApplyStore {
     },
     dropDefinition(workspaceId, def, output, at) {
       db.transaction(() => {
+        // The mirror copies the profiles whose memberships or values go.
+        if (output.audience !== undefined) {
+          db.prepare(`INSERT INTO apply_mirror_queue (workspace_id, profile_id, n, remap) SELECT workspace_id, profile_id, 1, 0 FROM apply_memberships WHERE workspace_id = ? AND audience = ? AND true
+                      ON CONFLICT DO UPDATE SET n = n + 1`).run(workspaceId, output.audience);
+        }
+        if (output.computedKey !== undefined) {
+          db.prepare(`INSERT INTO apply_mirror_queue (workspace_id, profile_id, n, remap) SELECT workspace_id, profile_id, 1, 0 FROM apply_computed WHERE workspace_id = ? AND key = ? AND true
+                      ON CONFLICT DO UPDATE SET n = n + 1`).run(workspaceId, output.computedKey);
+        }
         db.prepare('DELETE FROM apply_states WHERE workspace_id = ? AND def = ?').run(workspaceId, def);
         db.prepare('DELETE FROM apply_timers WHERE workspace_id = ? AND def = ?').run(workspaceId, def);
         db.prepare('DELETE FROM apply_backfills WHERE workspace_id = ? AND def = ?').run(workspaceId, def);
@@ -253,6 +286,38 @@ export function openSqliteApplyStore(db: Sqlite): ApplyStore {
         out.set(r.profile_id, o);
       }
       return out;
+    },
+    computedHolders(workspaceId, key) {
+      return s.computedHolders.all(workspaceId, key) as string[];
+    },
+    mirrorQueue(limit) {
+      return (s.mirrorQueue.all(limit) as { workspace_id: string; profile_id: string; n: number; remap: number }[]).map(
+        (r): MirrorEntry => ({ workspaceId: r.workspace_id, profileId: r.profile_id, n: r.n, remap: r.remap === 1 }),
+      );
+    },
+    mirrorDone(entries) {
+      db.transaction(() => { for (const e of entries) s.mirrorDel.run(e.workspaceId, e.profileId, e.n); })();
+    },
+    mirrorEnqueueAll() {
+      return db
+        .prepare(`INSERT INTO apply_mirror_queue (workspace_id, profile_id, n, remap) SELECT workspace_id, id, 1, 1 FROM identity_profiles WHERE merged_into IS NULL AND true
+                  ON CONFLICT DO UPDATE SET n = n + 1, remap = 1`)
+        .run().changes;
+    },
+    traitWorkspaces() {
+      return db.prepare("SELECT DISTINCT workspace_id FROM definitions WHERE kind = 'traits' ORDER BY 1").pluck().all() as string[];
+    },
+    sqlTraitRun(workspaceId, key) {
+      const r = s.runGet.get(workspaceId, key) as
+        | { workspace_id: string; key: string; version: number; started_at: number; finished_at: number; status: 'ok' | 'error'; error: string | null; rows: number | null; changed: number | null }
+        | undefined;
+      return r && { workspaceId: r.workspace_id, key: r.key, version: r.version, startedAt: r.started_at, finishedAt: r.finished_at, status: r.status, error: r.error, rows: r.rows, changed: r.changed };
+    },
+    sqlTraitRunPut(r: SqlTraitRun) {
+      s.runPut.run(r.workspaceId, r.key, r.version, r.startedAt, r.finishedAt, r.status, r.error, r.rows, r.changed);
+    },
+    sqlTraitRunDelete(workspaceId, key) {
+      s.runDel.run(workspaceId, key);
     },
   };
 }

@@ -22,15 +22,17 @@ export function openSqliteCatalogStore(db: Sqlite): CatalogStore {
   };
   return {
     get,
-    write(ws, catalog, changes, at) {
-      return db.transaction(() =>
-        changes.map((c) => {
+    write(ws, catalog, changes, at, within) {
+      return db.transaction(() => {
+        const out = changes.map((c) => {
           const before = get(ws, catalog, c.key);
           if (c.row === undefined) s.del.run(ws, catalog, c.key);
           else s.put.run(ws, catalog, c.key, JSON.stringify(c.row), at);
           return { key: c.key, before, after: c.row };
-        }),
-      )();
+        });
+        within?.(out);
+        return out;
+      })();
     },
     page(ws, catalog, after, limit) {
       return (s.page.all(ws, catalog, after, limit) as { key: string; row: string; updated_at: number }[]).map(

@@ -1,6 +1,24 @@
 import Database from 'better-sqlite3';
 
 export type Sqlite = Database.Database;
+
+const statementCaches = new WeakMap<Sqlite, Map<string, Database.Statement>>();
+const STATEMENT_CACHE_LIMIT = 1000;
+
+/**
+ * `db.prepare` with a cache per connection, for statements written where they run (preparing costs more than
+ * running a short query). Texts built with a variable number of placeholders are cached too; the cache is bounded.
+ */
+export function prepared(db: Sqlite, sql: string): Database.Statement {
+  let cache = statementCaches.get(db);
+  if (!cache) statementCaches.set(db, (cache = new Map()));
+  let statement = cache.get(sql);
+  if (!statement) {
+    if (cache.size >= STATEMENT_CACHE_LIMIT) cache.clear();
+    cache.set(sql, (statement = db.prepare(sql)));
+  }
+  return statement;
+}
 export type SyncMode = 'full' | 'normal';
 
 /**

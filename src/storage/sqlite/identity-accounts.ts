@@ -1,6 +1,6 @@
 import { accountOf } from '../../accounts/accounts.js';
 import type { Message } from '../../collect/message.js';
-import type { Sqlite } from './database.js';
+import { prepared, type Sqlite } from './database.js';
 
 /**
  * Recomputes accounts from the group events that remain after some were erased (privacy): an account's trait
@@ -9,14 +9,14 @@ import type { Sqlite } from './database.js';
  * must already be gone. Links to profiles are the caller's (they follow the profiles, not the events).
  */
 export function rebuildAccounts(db: Sqlite, workspaceId: string, groupIds: Iterable<string>): void {
-  const remaining = db.prepare(
+  const remaining = prepared(db, 
     `SELECT e.id, e.source_id, e.message FROM account_events a JOIN events e ON e.id = a.event_id
      WHERE a.workspace_id = ? AND a.group_id = ? ORDER BY e.id`,
   );
-  const dropTraits = db.prepare('DELETE FROM account_trait_values WHERE workspace_id = ? AND group_id = ?');
-  const dropAccount = db.prepare('DELETE FROM identity_accounts WHERE workspace_id = ? AND group_id = ?');
-  const dropEvents = db.prepare('DELETE FROM account_events WHERE workspace_id = ? AND group_id = ?');
-  const insertTrait = db.prepare(
+  const dropTraits = prepared(db, 'DELETE FROM account_trait_values WHERE workspace_id = ? AND group_id = ?');
+  const dropAccount = prepared(db, 'DELETE FROM identity_accounts WHERE workspace_id = ? AND group_id = ?');
+  const dropEvents = prepared(db, 'DELETE FROM account_events WHERE workspace_id = ? AND group_id = ?');
+  const insertTrait = prepared(db, 
     `INSERT INTO account_trait_values (workspace_id, group_id, name, value, source_id, count, first_at, first_event_id, first_message_id, last_at, last_event_id, last_message_id)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );

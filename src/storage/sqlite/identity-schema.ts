@@ -78,4 +78,6 @@ export const IDENTITY_MIGRATIONS: readonly string[] = [
      identifiers TEXT NOT NULL, profiles TEXT NOT NULL, events INTEGER NOT NULL, actor TEXT NOT NULL, at INTEGER NOT NULL
    );
    CREATE TABLE identity_unmerge_profiles (unmerge_id INTEGER NOT NULL, profile_id TEXT NOT NULL, PRIMARY KEY (profile_id, unmerge_id)) WITHOUT ROWID;`,
+  // 3: the apply stage reads the merges of each batch of events by event id.
+  `CREATE INDEX identity_merges_event ON identity_merges (event_id);`,
 ];

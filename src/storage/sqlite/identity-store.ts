@@ -4,7 +4,7 @@ import type {
 import type { GraphProfile } from '../../identity/graph.js';
 import { identifierKey, type Identifier } from '../../identity/model.js';
 import type { TraitObservation } from '../../profiles/survivorship.js';
-import { migrate, type Sqlite } from './database.js';
+import { migrate, type Sqlite, prepared } from './database.js';
 import { IDENTITY_MIGRATIONS } from './identity-schema.js';
 import { toEvent, type EventRow } from './store.js';
 
@@ -319,8 +319,7 @@ export function openSqliteIdentityStore(db: Sqlite): IdentityStore {
     },
 
     async timeline(workspaceId, profileId, f) {
-      const rows = db
-        .prepare(
+      const rows = prepared(db, 
           `SELECT e.id, e.workspace_id, e.source_id, e.violations, e.message FROM identity_event_profiles p JOIN events e ON e.id = p.event_id
            WHERE p.profile_id = ? AND p.workspace_id = ? AND p.event_id < ? ORDER BY p.event_id DESC LIMIT ?`,
         )
@@ -330,11 +329,10 @@ export function openSqliteIdentityStore(db: Sqlite): IdentityStore {
 
     async search(workspaceId, q, limit) {
       const ids = new Set<string>();
-      const byIdentifier = db
-        .prepare('SELECT DISTINCT profile_id FROM identity_identifiers WHERE workspace_id = ? AND value >= ? AND value < ? ORDER BY profile_id LIMIT ?')
+      const byIdentifier = prepared(db, 'SELECT DISTINCT profile_id FROM identity_identifiers WHERE workspace_id = ? AND value >= ? AND value < ? ORDER BY profile_id LIMIT ?')
         .all(workspaceId, q.identifierPrefix, q.identifierPrefix + TOP, limit) as { profile_id: string }[];
       for (const r of byIdentifier) ids.add(r.profile_id);
-      const byTrait = db.prepare('SELECT DISTINCT profile_id FROM profile_trait_values WHERE workspace_id = ? AND value = ? ORDER BY profile_id LIMIT ?');
+      const byTrait = prepared(db, 'SELECT DISTINCT profile_id FROM profile_trait_values WHERE workspace_id = ? AND value = ? ORDER BY profile_id LIMIT ?');
       for (const value of q.traitValues) {
         if (ids.size >= limit) break;
         for (const r of byTrait.all(workspaceId, value, limit) as { profile_id: string }[]) ids.add(r.profile_id);
@@ -356,9 +354,8 @@ export function openSqliteIdentityStore(db: Sqlite): IdentityStore {
     async conflicts(workspaceId, f) {
       const before = f.before ?? Number.MAX_SAFE_INTEGER;
       const rows = f.profileId === undefined
-        ? (db.prepare('SELECT * FROM identity_conflicts WHERE workspace_id = ? AND id < ? ORDER BY id DESC LIMIT ?').all(workspaceId, before, f.limit) as ConflictRow[])
-        : (db
-            .prepare(
+        ? (prepared(db, 'SELECT * FROM identity_conflicts WHERE workspace_id = ? AND id < ? ORDER BY id DESC LIMIT ?').all(workspaceId, before, f.limit) as ConflictRow[])
+        : (prepared(db, 
               `SELECT c.* FROM identity_conflicts c WHERE c.workspace_id = ? AND c.id < ? AND c.id IN (
                  SELECT conflict_id FROM identity_conflict_profiles WHERE profile_id = ? OR profile_id IN (SELECT id FROM identity_profiles WHERE merged_into = ?)
                ) ORDER BY c.id DESC LIMIT ?`,
@@ -370,8 +367,7 @@ export function openSqliteIdentityStore(db: Sqlite): IdentityStore {
     async graph(workspaceId, profileId) {
       // Both ends of a link always sit on one profile (merges move identifiers together), so the from side finds them.
       const links = (
-        db
-          .prepare(
+        prepared(db, 
             `SELECT l.from_type, l.from_value, l.to_type, l.to_value, l.event_id, l.at FROM identity_identifiers i
              JOIN identity_links l ON l.workspace_id = i.workspace_id AND l.from_type = i.type AND l.from_value = i.value
              WHERE i.workspace_id = ? AND i.profile_id = ? ORDER BY l.event_id, l.to_type, l.to_value`,
@@ -380,8 +376,7 @@ export function openSqliteIdentityStore(db: Sqlite): IdentityStore {
       ).map((r) => ({ from: { type: r.from_type, value: r.from_value }, to: { type: r.to_type, value: r.to_value }, eventId: r.event_id, at: r.at }));
       // merged_into is flattened to the survivor, so this finds merges into profiles that were merged in later too.
       const merges = (
-        db
-          .prepare(
+        prepared(db, 
             `SELECT winner_id, loser_id, event_id, message_id, identifiers, at FROM identity_merges
              WHERE workspace_id = ? AND (winner_id = ? OR winner_id IN (SELECT id FROM identity_profiles WHERE merged_into = ?))
                AND loser_id IN (SELECT id FROM identity_profiles WHERE merged_into = ?) ORDER BY id`,
@@ -397,8 +392,7 @@ export function openSqliteIdentityStore(db: Sqlite): IdentityStore {
       // Chunks stay under SQLite's bound-parameter limit.
       for (let i = 0; i < ids.length; i += 500) {
         const chunk = ids.slice(i, i + 500);
-        const rows = db
-          .prepare(`SELECT id, message_id, type, timestamp, source_id FROM events WHERE workspace_id = ? AND id IN (${chunk.map(() => '?').join(',')}) ORDER BY id`)
+        const rows = prepared(db, `SELECT id, message_id, type, timestamp, source_id FROM events WHERE workspace_id = ? AND id IN (${chunk.map(() => '?').join(',')}) ORDER BY id`)
           .all(workspaceId, ...chunk) as { id: number; message_id: string; type: string; timestamp: number; source_id: string }[];
         for (const r of rows) out.push({ eventId: r.id, messageId: r.message_id, type: r.type, timestamp: r.timestamp, sourceId: r.source_id });
       }
@@ -410,8 +404,7 @@ export function openSqliteIdentityStore(db: Sqlite): IdentityStore {
       const params: (string | number)[] = [workspaceId, f.afterId];
       if (f.from !== undefined) (where.push('timestamp >= ?'), params.push(f.from));
       if (f.to !== undefined) (where.push('timestamp < ?'), params.push(f.to));
-      const rows = db
-        .prepare(`SELECT id, workspace_id, source_id, violations, message FROM events WHERE ${where.join(' AND ')} ORDER BY id LIMIT ?`)
+      const rows = prepared(db, `SELECT id, workspace_id, source_id, violations, message FROM events WHERE ${where.join(' AND ')} ORDER BY id LIMIT ?`)
         .all(...params, f.limit) as EventRow[];
       return rows.map(toEvent);
     },
@@ -436,11 +429,10 @@ export function openSqliteIdentityStore(db: Sqlite): IdentityStore {
 
     async searchAccounts(workspaceId, q, limit) {
       const ids = new Set<string>();
-      const byId = db
-        .prepare('SELECT group_id FROM identity_accounts WHERE workspace_id = ? AND group_id >= ? AND group_id < ? ORDER BY group_id LIMIT ?')
+      const byId = prepared(db, 'SELECT group_id FROM identity_accounts WHERE workspace_id = ? AND group_id >= ? AND group_id < ? ORDER BY group_id LIMIT ?')
         .all(workspaceId, q.identifierPrefix, q.identifierPrefix + TOP, limit) as { group_id: string }[];
       for (const r of byId) ids.add(r.group_id);
-      const byTrait = db.prepare('SELECT DISTINCT group_id FROM account_trait_values WHERE workspace_id = ? AND value = ? ORDER BY group_id LIMIT ?');
+      const byTrait = prepared(db, 'SELECT DISTINCT group_id FROM account_trait_values WHERE workspace_id = ? AND value = ? ORDER BY group_id LIMIT ?');
       for (const value of q.traitValues) {
         if (ids.size >= limit) break;
         for (const r of byTrait.all(workspaceId, value, limit) as { group_id: string }[]) ids.add(r.group_id);
@@ -481,8 +473,7 @@ export function openSqliteIdentityStore(db: Sqlite): IdentityStore {
     },
 
     async unmerges(workspaceId, profileId) {
-      const rows = db
-        .prepare(
+      const rows = prepared(db, 
           `SELECT * FROM identity_unmerges WHERE workspace_id = ? AND id IN (
              SELECT unmerge_id FROM identity_unmerge_profiles WHERE profile_id = ? OR profile_id IN (SELECT id FROM identity_profiles WHERE merged_into = ?)
            ) ORDER BY id`,
@@ -498,8 +489,7 @@ export function openSqliteIdentityStore(db: Sqlite): IdentityStore {
       const ids = [...new Set(eventIds)];
       for (let i = 0; i < ids.length; i += 500) {
         const chunk = ids.slice(i, i + 500);
-        const rows = db
-          .prepare(`SELECT event_id, profile_id FROM identity_event_profiles WHERE workspace_id = ? AND event_id IN (${chunk.map(() => '?').join(',')})`)
+        const rows = prepared(db, `SELECT event_id, profile_id FROM identity_event_profiles WHERE workspace_id = ? AND event_id IN (${chunk.map(() => '?').join(',')})`)
           .all(workspaceId, ...chunk) as { event_id: number; profile_id: string }[];
         for (const r of rows) out.set(r.event_id, r.profile_id);
       }

@@ -56,4 +56,12 @@ export const JOURNEY_MIGRATIONS: readonly string[] = [
      PRIMARY KEY (workspace_id, journey)
    );
    CREATE TABLE journey_settings (workspace_id TEXT PRIMARY KEY, guardrails TEXT NOT NULL, updated_at INTEGER NOT NULL);`,
+  // catalog_changed triggers: row changes queued inside the catalog write's transaction, consumed by the stage.
+  `CREATE TABLE journey_catalog_changes (
+     id INTEGER PRIMARY KEY AUTOINCREMENT, workspace_id TEXT NOT NULL, catalog TEXT NOT NULL, key TEXT NOT NULL, before TEXT, after TEXT, at INTEGER NOT NULL
+   );`,
+  // Due timers in the order they fire (wake_at, priority desc, entry order) straight from the index, without a sort
+  // of every timer due at the same instant.
+  `DROP INDEX journey_instances_due;
+   CREATE INDEX journey_instances_due ON journey_instances (wake_at, priority DESC, entered_at) WHERE status = 'active' AND wake_at IS NOT NULL;`,
 ];

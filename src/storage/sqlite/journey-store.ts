@@ -1,6 +1,6 @@
 import type { Guardrails } from '../../journeys/guardrails.js';
 import type { JourneyDefinition } from '../../journeys/definition.js';
-import type { InstanceContext, JourneyInstance, JourneyStats, JourneyStatus, JourneyStore, SendRecord, TrailRow } from '../../journeys/ports.js';
+import type { CatalogChange, InstanceContext, JourneyInstance, JourneyStats, JourneyStatus, JourneyStore, SendRecord, TrailRow } from '../../journeys/ports.js';
 import { migrate, type Sqlite } from './database.js';
 import { JOURNEY_MIGRATIONS } from './journey-schema.js';
 
@@ -30,12 +30,23 @@ export interface SqliteJourneyStore extends JourneyStore {
   setGuardrails(workspaceId: string, guardrails: Guardrails, at: number): void;
 }
 
+export interface JourneyStoreOptions {
+  /**
+   * Frequency caps also count messages sent outside journeys (API sends in delivery_messages, same handle), on
+   * message channels (email, sms) that are not transactional; a per-medium cap matches the channel key or its type.
+   */
+  countDeliveries?: boolean;
+}
+
+/** Tables holding a profile id, for erasure. */
+const PROFILE_TABLES = ['journey_instances', 'journey_entries', 'journey_trail', 'journey_conversions', 'journey_sends', 'journey_suppressions', 'journey_effects'] as const;
+
 /**
  * The journey tables over a SQLite handle (store.db in production, so a step's instance, trail, send ledger and
  * the delivery outbox commit in one transaction; `:memory:` for simulations and backtests). Every method is
  * synchronous.
  */
-export function openSqliteJourneyStore(db: Sqlite): SqliteJourneyStore {
+export function openSqliteJourneyStore(db: Sqlite, options: JourneyStoreOptions = {}): SqliteJourneyStore {
   migrate(db, 'journeys', JOURNEY_MIGRATIONS);
   const s = {
     insertInstance: db.prepare(
@@ -97,6 +108,9 @@ export function openSqliteJourneyStore(db: Sqlite): SqliteJourneyStore {
       `SELECT c.workspace_id, c.journey, c.next_at FROM journey_schedules c JOIN journey_state s ON s.workspace_id = c.workspace_id AND s.key = c.journey AND s.status = 'active'
        WHERE c.next_at IS NOT NULL AND c.next_at <= ? ORDER BY c.next_at`,
     ),
+    addCatalogChange: db.prepare('INSERT INTO journey_catalog_changes (workspace_id, catalog, key, before, after, at) VALUES (?, ?, ?, ?, ?, ?)'),
+    catalogChanges: db.prepare('SELECT * FROM journey_catalog_changes ORDER BY id LIMIT ?'),
+    removeCatalogChange: db.prepare('DELETE FROM journey_catalog_changes WHERE id = ?'),
     guardrails: db.prepare('SELECT guardrails FROM journey_settings WHERE workspace_id = ?'),
     setGuardrails: db.prepare('INSERT INTO journey_settings (workspace_id, guardrails, updated_at) VALUES (?, ?, ?) ON CONFLICT (workspace_id) DO UPDATE SET guardrails = excluded.guardrails, updated_at = excluded.updated_at'),
   };
@@ -198,7 +212,18 @@ export function openSqliteJourneyStore(db: Sqlite): SqliteJourneyStore {
       const marks = skip.map(() => '?').join(', ');
       const sql = `SELECT COUNT(*) AS n FROM journey_sends WHERE workspace_id = ? AND profile_id = ? AND at >= ? AND category NOT IN (${marks})${medium === undefined ? '' : ' AND medium = ?'}`;
       const params: (string | number)[] = [workspaceId, profileId, since, ...skip, ...(medium === undefined ? [] : [medium])];
-      return (db.prepare(sql).get(...params) as { n: number }).n;
+      const own = (db.prepare(sql).get(...params) as { n: number }).n;
+      if (!options.countDeliveries) return own;
+      // Messages queued outside journeys (journey IS NULL) on a current, non-transactional email or sms channel.
+      const outside = `SELECT COUNT(*) AS n FROM delivery_messages m JOIN definitions d
+          ON d.workspace_id = m.workspace_id AND d.kind = 'channels' AND d.key = m.channel AND d.deleted = 0
+         AND d.version = (SELECT MAX(version) FROM definitions WHERE workspace_id = m.workspace_id AND kind = 'channels' AND key = m.channel)
+        WHERE m.workspace_id = ? AND m.profile_id = ? AND m.journey IS NULL AND m.created_at >= ? AND m.status != 'suppressed'
+          AND json_extract(d.body, '$.type') IN ('email', 'sms') AND COALESCE(json_extract(d.body, '$.settings.transactional'), 0) = 0
+          AND COALESCE(json_extract(m.payload, '$.category'), 'marketing') NOT IN (${marks})
+          ${medium === undefined ? '' : "AND (m.channel = ? OR json_extract(d.body, '$.type') = ?)"}`;
+      const outsideParams: (string | number)[] = [workspaceId, profileId, since, ...skip, ...(medium === undefined ? [] : [medium, medium])];
+      return own + (db.prepare(outside).get(...outsideParams) as { n: number }).n;
     },
     suppression(workspaceId, profileId, medium) {
       return s.suppression.get(workspaceId, profileId, medium) as { reason: string; at: number } | undefined;
@@ -232,6 +257,32 @@ export function openSqliteJourneyStore(db: Sqlite): SqliteJourneyStore {
     },
     dueSchedules(now) {
       return (s.dueSchedules.all(now) as { workspace_id: string; journey: string; next_at: number }[]).map((r) => ({ workspaceId: r.workspace_id, journey: r.journey, nextAt: r.next_at }));
+    },
+    addCatalogChange(c) {
+      s.addCatalogChange.run(c.workspaceId, c.catalog, c.key, c.before === undefined ? null : JSON.stringify(c.before), c.after === undefined ? null : JSON.stringify(c.after), c.at);
+    },
+    catalogChanges(limit) {
+      return (s.catalogChanges.all(limit) as { id: number; workspace_id: string; catalog: string; key: string; before: string | null; after: string | null; at: number }[]).map(
+        (r): CatalogChange => ({
+          id: r.id, workspaceId: r.workspace_id, catalog: r.catalog, key: r.key, at: r.at,
+          before: r.before === null ? undefined : (JSON.parse(r.before) as Record<string, unknown>),
+          after: r.after === null ? undefined : (JSON.parse(r.after) as Record<string, unknown>),
+        }),
+      );
+    },
+    removeCatalogChange(id) {
+      s.removeCatalogChange.run(id);
+    },
+    eraseProfiles(workspaceId, profileIds) {
+      let n = 0;
+      store.transaction(() => {
+        for (let i = 0; i < profileIds.length; i += 500) {
+          const chunk = profileIds.slice(i, i + 500);
+          const marks = chunk.map(() => '?').join(', ');
+          for (const table of PROFILE_TABLES) n += db.prepare(`DELETE FROM ${table} WHERE workspace_id = ? AND profile_id IN (${marks})`).run(workspaceId, ...chunk).changes;
+        }
+      });
+      return n;
     },
     guardrails(workspaceId) {
       const r = s.guardrails.get(workspaceId) as { guardrails: string } | undefined;

@@ -1,5 +1,5 @@
 import type { ErasureCounts, ErasurePlan, PendingErasure, PrivacyStore, SubscriptionChange } from '../../core/ports/privacy.js';
-import { migrate, type Sqlite } from './database.js';
+import { migrate, type Sqlite, prepared } from './database.js';
 import { rebuildAccounts } from './identity-accounts.js';
 import { toEvent, type EventRow } from './store.js';
 
@@ -23,14 +23,14 @@ export function openSqlitePrivacyStore(db: Sqlite): PrivacyStore {
   migrate(db, 'privacy', PRIVACY_MIGRATIONS);
   db.pragma('secure_delete = ON');
 
-  const run = (sql: string, ...params: unknown[]) => db.prepare(sql).run(...params).changes;
+  const run = (sql: string, ...params: unknown[]) => prepared(db, sql).run(...params).changes;
   const placeholders = (n: number) => Array.from({ length: n }, () => '?').join(', ');
   /** Runs `sql` with `IN (...)` over `values` in chunks (SQLite's parameter limit). */
   const each = <T>(values: T[], sql: (marks: string) => string, head: unknown[] = []) => {
     let n = 0;
     for (let i = 0; i < values.length; i += 500) {
       const chunk = values.slice(i, i + 500);
-      n += db.prepare(sql(placeholders(chunk.length))).run(...head, ...chunk).changes;
+      n += prepared(db, sql(placeholders(chunk.length))).run(...head, ...chunk).changes;
     }
     return n;
   };
@@ -55,7 +55,7 @@ export function openSqlitePrivacyStore(db: Sqlite): PrivacyStore {
     const events = eraseEventRows(ws, p.eventIds, p.messageIds);
     // Conflicts that concern the person name their identifiers: the whole record goes, for everyone it concerned.
     const conflictIds = [
-      ...new Set((db.prepare(`SELECT conflict_id AS id FROM identity_conflict_profiles WHERE profile_id IN (${placeholders(p.profileIds.length)})`).all(...p.profileIds) as { id: number }[]).map((r) => r.id)),
+      ...new Set((prepared(db, `SELECT conflict_id AS id FROM identity_conflict_profiles WHERE profile_id IN (${placeholders(p.profileIds.length)})`).all(...p.profileIds) as { id: number }[]).map((r) => r.id)),
     ];
     for (let i = 0; i < p.eventIds.length; i += 500) {
       const chunk = p.eventIds.slice(i, i + 500);
@@ -76,7 +76,7 @@ export function openSqlitePrivacyStore(db: Sqlite): PrivacyStore {
     // goes, for everyone it concerned; separations naming their identifiers; identifiers blocked by unmerging their
     // profile. A value blocked through the block API is workspace configuration: it stays, without the profile id.
     const unmergeIds = [
-      ...new Set((db.prepare(`SELECT unmerge_id AS id FROM identity_unmerge_profiles WHERE profile_id IN (${placeholders(p.profileIds.length)})`).all(...p.profileIds) as { id: number }[]).map((r) => r.id)),
+      ...new Set((prepared(db, `SELECT unmerge_id AS id FROM identity_unmerge_profiles WHERE profile_id IN (${placeholders(p.profileIds.length)})`).all(...p.profileIds) as { id: number }[]).map((r) => r.id)),
     ];
     each(unmergeIds, (m) => `DELETE FROM identity_unmerges WHERE workspace_id = ? AND id IN (${m})`, [ws]);
     each(unmergeIds, (m) => `DELETE FROM identity_unmerge_profiles WHERE unmerge_id IN (${m})`);
@@ -92,17 +92,17 @@ export function openSqlitePrivacyStore(db: Sqlite): PrivacyStore {
     each(p.profileIds, (m) => `DELETE FROM identity_profiles WHERE workspace_id = ? AND id IN (${m})`, [ws]);
     each(p.profileIds, (m) => `DELETE FROM privacy_subscriptions WHERE workspace_id = ? AND profile_id IN (${m})`, [ws]);
     const quarantine = each(p.quarantineIds, (m) => `DELETE FROM quarantine WHERE workspace_id = ? AND id IN (${m})`, [ws]);
-    const tomb = db.prepare('INSERT OR IGNORE INTO privacy_tombstones (workspace_id, hash, at) VALUES (?, ?, ?)');
+    const tomb = prepared(db, 'INSERT OR IGNORE INTO privacy_tombstones (workspace_id, hash, at) VALUES (?, ?, ?)');
     for (const h of p.tombstones) tomb.run(ws, h, p.at);
     const pending = Number(
-      db.prepare('INSERT INTO privacy_pending (workspace_id, event_ids, message_ids) VALUES (?, ?, ?)').run(ws, JSON.stringify(p.eventIds), JSON.stringify(p.messageIds)).lastInsertRowid,
+      prepared(db, 'INSERT INTO privacy_pending (workspace_id, event_ids, message_ids) VALUES (?, ?, ?)').run(ws, JSON.stringify(p.eventIds), JSON.stringify(p.messageIds)).lastInsertRowid,
     );
     return { counts: { events, identifiers, traits, merges, conflicts, quarantine }, pending };
   });
 
   const eraseEventsTx = db.transaction((workspaceId: string, events: { id: number; messageId: string }[]) => {
     const n = eraseEventRows(workspaceId, events.map((e) => e.id), events.map((e) => e.messageId));
-    db.prepare('INSERT INTO privacy_pending (workspace_id, event_ids, message_ids) VALUES (?, ?, ?)').run(
+    prepared(db, 'INSERT INTO privacy_pending (workspace_id, event_ids, message_ids) VALUES (?, ?, ?)').run(
       workspaceId, JSON.stringify(events.map((e) => e.id)), JSON.stringify(events.map((e) => e.messageId)),
     );
     return n;
@@ -110,13 +110,12 @@ export function openSqlitePrivacyStore(db: Sqlite): PrivacyStore {
 
   return {
     async profileIds(workspaceId, canonical) {
-      const rows = db.prepare('SELECT id FROM identity_profiles WHERE workspace_id = ? AND (id = ? OR merged_into = ?) ORDER BY age').all(workspaceId, canonical, canonical) as { id: string }[];
+      const rows = prepared(db, 'SELECT id FROM identity_profiles WHERE workspace_id = ? AND (id = ? OR merged_into = ?) ORDER BY age').all(workspaceId, canonical, canonical) as { id: string }[];
       return rows.map((r) => r.id);
     },
     async eventRefs(workspaceId, profileIds) {
       if (profileIds.length === 0) return [];
-      const rows = db
-        .prepare(
+      const rows = prepared(db, 
           `SELECT e.id, e.message_id FROM identity_event_profiles p JOIN events e ON e.id = p.event_id
            WHERE p.workspace_id = ? AND p.profile_id IN (${placeholders(profileIds.length)}) ORDER BY e.id`,
         )
@@ -130,19 +129,18 @@ export function openSqlitePrivacyStore(db: Sqlite): PrivacyStore {
       return events.length ? eraseEventsTx(workspaceId, events) : 0;
     },
     async pending() {
-      const rows = db.prepare('SELECT id, workspace_id, event_ids, message_ids FROM privacy_pending ORDER BY id').all() as { id: number; workspace_id: string; event_ids: string; message_ids: string }[];
+      const rows = prepared(db, 'SELECT id, workspace_id, event_ids, message_ids FROM privacy_pending ORDER BY id').all() as { id: number; workspace_id: string; event_ids: string; message_ids: string }[];
       return rows.map((r): PendingErasure => ({ id: r.id, workspaceId: r.workspace_id, eventIds: JSON.parse(r.event_ids) as number[], messageIds: JSON.parse(r.message_ids) as string[] }));
     },
     async done(id) {
       run('DELETE FROM privacy_pending WHERE id = ?', id);
     },
     async tombstones(workspaceId) {
-      return (db.prepare('SELECT hash FROM privacy_tombstones WHERE workspace_id = ?').all(workspaceId) as { hash: string }[]).map((r) => r.hash);
+      return (prepared(db, 'SELECT hash FROM privacy_tombstones WHERE workspace_id = ?').all(workspaceId) as { hash: string }[]).map((r) => r.hash);
     },
     async subscriptionEvents(workspaceId, profileId) {
       // Filtered in SQL so that a profile read does not parse every event of a long timeline.
-      const rows = db
-        .prepare(
+      const rows = prepared(db, 
           `SELECT e.id, e.workspace_id, e.source_id, e.violations, e.message FROM identity_event_profiles p JOIN events e ON e.id = p.event_id
            WHERE p.profile_id = ? AND p.workspace_id = ? AND (e.event IN ('Subscribed', 'Unsubscribed') OR instr(e.message, '"subscriptions"') > 0)
            ORDER BY p.event_id`,
@@ -152,13 +150,12 @@ export function openSqlitePrivacyStore(db: Sqlite): PrivacyStore {
     },
     async subscriptionChanges(workspaceId, profileIds) {
       if (profileIds.length === 0) return [];
-      const rows = db
-        .prepare(`SELECT grp, status, at, actor FROM privacy_subscriptions WHERE workspace_id = ? AND profile_id IN (${placeholders(profileIds.length)}) ORDER BY id`)
+      const rows = prepared(db, `SELECT grp, status, at, actor FROM privacy_subscriptions WHERE workspace_id = ? AND profile_id IN (${placeholders(profileIds.length)}) ORDER BY id`)
         .all(workspaceId, ...profileIds) as { grp: string; status: SubscriptionChange['status']; at: number; actor: string | null }[];
       return rows.map((r): SubscriptionChange => ({ group: r.grp, status: r.status, at: r.at, source: 'api', ...(r.actor ? { actor: r.actor } : {}) }));
     },
     async addSubscriptionChange(workspaceId, profileId, c) {
-      db.prepare('INSERT INTO privacy_subscriptions (workspace_id, profile_id, grp, status, at, actor) VALUES (?, ?, ?, ?, ?, ?)').run(workspaceId, profileId, c.group, c.status, c.at, c.actor ?? null);
+      prepared(db, 'INSERT INTO privacy_subscriptions (workspace_id, profile_id, grp, status, at, actor) VALUES (?, ?, ?, ?, ?, ?)').run(workspaceId, profileId, c.group, c.status, c.at, c.actor ?? null);
     },
   };
 }

@@ -28,4 +28,9 @@ export const STORE_MIGRATIONS: readonly string[] = [
    CREATE INDEX quarantine_ws_message ON quarantine (workspace_id, message_id);
    CREATE TABLE consumer_offsets (consumer TEXT NOT NULL, partition INTEGER NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (consumer, partition));
    CREATE TABLE audit (id INTEGER PRIMARY KEY AUTOINCREMENT, workspace_id TEXT NOT NULL, at INTEGER NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL, target TEXT NOT NULL, detail TEXT);`,
+  // 2: workspace versions (docs/workspace.md): every change to definitions and sources, with whole bodies before and after.
+  `CREATE TABLE workspace_versions (
+     workspace_id TEXT NOT NULL, version INTEGER NOT NULL, at INTEGER NOT NULL, author TEXT NOT NULL, message TEXT NOT NULL, changes TEXT NOT NULL,
+     PRIMARY KEY (workspace_id, version)
+   );`,
 ];

@@ -2,7 +2,7 @@ import { parseDuration } from '../../../core/duration.js';
 import { compileComparison, readComparison } from '../../comparison.js';
 import type { SqlContext } from '../../node-kind.js';
 import { parseIsoInstant, pathSegments } from '../../values.js';
-import { countOf, type CountComparison, type PerformedNode, type PropertyFilter } from './schema.js';
+import { countHolds, countOf, type CountComparison, type PerformedNode, type PropertyFilter } from './schema.js';
 
 /** The WHERE terms that select a profile's matching events up to T in the events table aliased `e`. */
 export function compileEventMatch(e: string, name: string, where: PropertyFilter[] | undefined, ctx: SqlContext): string[] {
@@ -32,6 +32,15 @@ export function performedSql(node: PerformedNode, ctx: SqlContext): string {
   if (node.between !== undefined) {
     terms.push(`${e}.ts >= ${ctx.param(parseIsoInstant(node.between[0])!, 'bigint')}`, `${e}.ts < ${ctx.param(parseIsoInstant(node.between[1])!, 'bigint')}`);
   }
+  const count = countOf(node);
+  if (!countHolds(count, 0)) {
+    // A profile without matching events fails: the profiles with enough of them, in one pass over the events
+    // (a semi-join) rather than a count per profile. The first term is the correlation, left out here.
+    const own = terms.slice(1);
+    const once = count.gte === 1 || count.gt === 0;
+    const having = once ? '' : ` GROUP BY ${e}.profile_id HAVING ${compileCount('COUNT(*)', count, ctx)}`;
+    return `COALESCE(${ctx.profile}.profile_id IN (SELECT ${e}.profile_id FROM c_events ${e} WHERE ${[`${e}.profile_id IS NOT NULL`, ...own].join(' AND ')}${having}), FALSE)`;
+  }
   const n = `(SELECT COUNT(*) FROM c_events ${e} WHERE ${terms.join(' AND ')})`;
-  return `COALESCE(${compileCount(n, countOf(node), ctx)}, FALSE)`;
+  return `COALESCE(${compileCount(n, count, ctx)}, FALSE)`;
 }
