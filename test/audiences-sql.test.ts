@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../src/core/clock.js';
 import type { BatchAnswers } from '../src/apply/ports.js';
+import type { DuckDbWarehouse } from '../src/storage/duckdb/warehouse.js';
 import { startTandem, type Running } from './harness.js';
 
 const DAY = 86_400_000;
@@ -111,6 +112,10 @@ describe('SQL traits on their schedule', () => {
     // A write cannot get past the definition check.
     const write = await json(t.admin('/traits', { method: 'POST', json: { key: 'w', sql: 'DELETE FROM c_events', schedule: '1d' } }), 400);
     expect(write.error.path).toBe('sql');
+    // The second barrier: the runner's connection is in a READ ONLY transaction.
+    const warehouse = t.app.warehouse as DuckDbWarehouse;
+    await expect(warehouse.inputsQuery({ workspaceId: 'any', sql: "INSERT INTO m_meta VALUES ('x', 1)", readOnly: true })).rejects.toThrow(/read-only mode/);
+    expect(await warehouse.query("SELECT * FROM m_meta WHERE key = 'x'")).toEqual([]);
     await t.settle();
     expect((await profileOf(t, 'u1')).computed).toEqual({ count: 2 });
     expect(t.app.apply.stats.backfillDisagreements).toBe(0);

@@ -47,13 +47,6 @@ export class WarehouseConditions implements BatchAnswers {
     return { size: Number(row.size ?? 0), sample: ((row.sample as unknown[] | null) ?? []).map(String) };
   }
 
-  /** Profile ids for which the condition holds as of `asOf`, in id order. */
-  async members(workspaceId: string, condition: Condition, asOf: number): Promise<string[]> {
-    await this.sync();
-    const q = compileConditionQuery(condition, duckdbDialect, asOf);
-    return (await this.warehouse.inputsQuery({ workspaceId, sql: q.sql, params: q.params })).map((r) => String(r.profile_id));
-  }
-
   /** A backfill's answer (BatchAnswers): the definition's compiled query as of `asOf` over the events up to `upTo`. */
   async answer(workspaceId: string, def: ApplyDefinition, asOf: number, upTo: number): Promise<Map<string, JsonValue>> {
     if (!def.sql) throw new Error(`${def.id} has no SQL form`);

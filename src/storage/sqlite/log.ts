@@ -27,14 +27,17 @@ const db = new Database(workerData.file);
 db.pragma('journal_mode = WAL');
 db.pragma('synchronous = ' + workerData.synchronous);
 db.pragma('busy_timeout = 5000');
+// Always on, not only while forgetting: rows written normally leave stale copies of their bytes in free space when
+// pages are rebalanced, and an erasure must not find a copy of the person there (test/privacy-log-bytes.test.ts).
+db.pragma('secure_delete = ON');
 const insert = db.prepare('INSERT INTO log (partition, workspace_id, source_id, received_at, count, payload) VALUES (?, ?, ?, ?, ?, ?)');
 const write = db.transaction((batches) => {
   for (const b of batches) insert.run(b.partition, b.workspaceId, b.sourceId, b.receivedAt, b.count, b.payload);
 });
 // Processed batches older than the retention are deleted in chunks, so no single transaction holds the lock long.
 const trimChunk = db.prepare('DELETE FROM log WHERE seq IN (SELECT seq FROM log WHERE partition = ? AND seq <= ? AND received_at < ? ORDER BY seq LIMIT 2000)');
-// Privacy erasure: rewrites the batches holding any of these messages without them. secure_delete zeroes the freed
-// bytes so the old payload does not linger in free pages; it is on only here, as it doubles the writes of a trim.
+// Privacy erasure: rewrites the batches holding any of these messages without them; secure_delete (above) zeroes
+// the freed bytes so the old payload does not linger in free pages.
 const forgetScan = db.prepare('SELECT seq, payload FROM log WHERE workspace_id = ?');
 const forgetUpdate = db.prepare('UPDATE log SET payload = ?, count = ? WHERE seq = ?');
 const forget = db.transaction((workspaceId, messageIds) => {
@@ -59,12 +62,9 @@ parentPort.on('message', (m) => {
   }
   if (m && m.forget) {
     try {
-      db.pragma('secure_delete = ON');
       parentPort.postMessage({ forgotten: forget(m.forget.workspaceId, m.forget.messageIds) });
     } catch (error) {
       parentPort.postMessage({ forgotten: 0, error: String((error && error.message) || error) });
-    } finally {
-      db.pragma('secure_delete = OFF');
     }
     return;
   }
