@@ -370,3 +370,32 @@ describe('validation', () => {
     expect(() => parseJourney({ ...cart(), nodes: { ...cart().nodes, send_sms: { type: 'send', channel: 'sms', next: 'wait_1h' } } })).not.toThrow();
   });
 });
+
+describe('which events concern the journeys', () => {
+  it('only events a trigger, a goal, an active instance or suppression can use', async () => {
+    setup();
+    const engine = h.journeys.engine;
+    const ev = (event: string) => ({ type: 'track', event, timestamp: T0, properties: {}, messageId: `m-${event}` });
+    expect(engine.concerns('w', 'p1', ev('Product Added'))).toBe(false); // no journey yet
+    await h.journeys.save('w', cart(), 'create');
+    expect(engine.concerns('w', 'p1', ev('Product Added'))).toBe(true); // the trigger
+    expect(engine.concerns('w', 'p1', ev('Order Completed'))).toBe(true); // the goal
+    expect(engine.concerns('w', 'p1', ev('Page Viewed'))).toBe(false);
+    expect(engine.concerns('w', 'p1', ev('Message Bounced'))).toBe(true); // suppression
+    await h.emit('p1', 'Product Added', { sku: 'sku-1' });
+    expect(engine.concerns('w', 'p1', ev('Page Viewed'))).toBe(true); // p1 now has an active instance
+    expect(engine.concerns('w', 'p2', ev('Page Viewed'))).toBe(false);
+  });
+});
+
+describe('event names that are object keys', () => {
+  it('an event named constructor or toString suppresses nobody', async () => {
+    setup();
+    await h.journeys.save('w', cart(), 'create');
+    await h.emit('p1', 'constructor', {});
+    await h.emit('p1', 'toString', {});
+    await h.emit('p1', 'Product Added', { sku: 'sku-1' });
+    await h.advance(HOUR);
+    expect(sends()).toMatchObject([{ node: 'send_email', channel: 'email' }]);
+  });
+});

@@ -25,7 +25,8 @@ export interface EngineDeps {
 }
 
 /** Track events the delivery side sends back that suppress a profile on a medium (ARCHITECTURE.md, deliver). */
-const SUPPRESSING_EVENTS: Record<string, string> = { 'Message Bounced': 'hard_bounce', 'Message Complained': 'complaint', 'Spam Complaint': 'complaint' };
+// A Map, not an object: an event named `constructor` or `toString` must not find a reason on the prototype.
+const SUPPRESSING_EVENTS = new Map<string, string>([['Message Bounced', 'hard_bounce'], ['Message Complained', 'complaint'], ['Spam Complaint', 'complaint']]);
 
 const MAX_STEPS = 200;
 type Why = 'arrive' | 'timer' | 'event';
@@ -90,10 +91,29 @@ export class JourneyEngine {
    * One event of one profile: suppression signals, exit rules, goals and awaited events of running instances,
    * then entries into journeys whose trigger it matches (in priority order).
    */
+  /**
+   * Whether an event can matter to a journey for this profile: it suppresses, the profile has an active instance
+   * (exit rules, goals, waits), or a journey's trigger or goal names it. When not, the stage skips reading the
+   * profile, which is most of the cost of an event no journey listens to.
+   */
+  concerns(workspaceId: string, profileId: string, event: JourneyEvent): boolean {
+    const name = event.event;
+    if (name !== undefined && (SUPPRESSING_EVENTS.has(name) || name === 'Unsubscribed')) return true;
+    if (this.store.activeInstances(workspaceId, profileId).length > 0) return true;
+    for (const j of this.store.latest(workspaceId)) {
+      const t = j.body.trigger;
+      if (t.type === 'event' && t.event === name) return true;
+      if (t.type === 'audience_entered' && name === 'Audience Entered') return true;
+      if (t.type === 'audience_exited' && name === 'Audience Exited') return true;
+      if (j.body.goal !== undefined && j.body.goal.event === name) return true;
+    }
+    return false;
+  }
+
   handleEvent(workspaceId: string, profile: JourneyProfile, event: JourneyEvent): void {
     const now = this.deps.clock.now();
     this.store.transaction(() => {
-      const reason = event.event !== undefined ? SUPPRESSING_EVENTS[event.event] : undefined;
+      const reason = event.event !== undefined ? SUPPRESSING_EVENTS.get(event.event) : undefined;
       const bounceType = event.properties.bounce_type ?? event.properties.type;
       if (reason && !(reason === 'hard_bounce' && bounceType === 'soft')) {
         const medium = typeof event.properties.medium === 'string' ? event.properties.medium : typeof event.properties.channel === 'string' ? event.properties.channel : '*';

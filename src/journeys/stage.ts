@@ -71,7 +71,9 @@ export class JourneyStage {
         const from = store.position(this.consumer);
         const items = await this.deps.inputs.read(from, this.batch);
         if (items.length === 0) break;
-        const views = await Promise.all(items.map((item) => (item.input ? profiles.get(item.input.workspaceId, item.input.profileId) : undefined)));
+        const views = await Promise.all(
+          items.map((item) => (item.input && engine.concerns(item.input.workspaceId, item.input.profileId, item.input.event) ? profiles.get(item.input.workspaceId, item.input.profileId) : undefined)),
+        );
         let moved = false;
         store.transaction(() => {
           if (store.position(this.consumer) !== from) return; // another turn took it

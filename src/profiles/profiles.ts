@@ -106,7 +106,8 @@ export class Profiles {
 
   private async view(workspaceId: string, record: ProfileRecord): Promise<ProfileView> {
     const rules = await this.rules.for(workspaceId);
-    const keys = new Map((await this.sources.list(workspaceId)).map((s) => [s.id, s.key]));
+    // Source keys name the lineage of traits: a profile without traits needs none.
+    const keys = new Map(record.traits.length ? (await this.sources.list(workspaceId)).map((s) => [s.id, s.key]) : []);
     const sourceKey = (id: string) => keys.get(id) ?? id;
     const byName = new Map<string, TraitObservation[]>();
     for (const o of record.traits) byName.set(o.name, [...(byName.get(o.name) ?? []), o]);
