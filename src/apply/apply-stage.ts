@@ -4,7 +4,7 @@ import type { EventRecord, JsonValue, ProfileView } from '../conditions/model.js
 import type { StreamingState } from '../conditions/node-kind.js';
 import type { Clock } from '../core/clock.js';
 import type { Log, LogBatch } from '../core/ports/log.js';
-import { LoadShare, StageLoop } from '../core/stage-loop.js';
+import { BatchSizer, LoadShare, StageLoop } from '../core/stage-loop.js';
 import { AUDIENCES, definitionId, TRAITS, type ApplyDefinition, type DependencyIndex } from './definitions.js';
 import type { ApplyEvent, ApplyStore, BatchAnswers, ProfileEffects } from './ports.js';
 import type { DefinitionRegistry } from './registry.js';
@@ -132,6 +132,7 @@ export function eventRecordOf(message: Message): EventRecord {
 export class ApplyStage {
   private readonly loop: StageLoop;
   private readonly load: LoadShare;
+  private readonly sizer = new BatchSizer(EVENTS_PER_BUSY_BATCH, EVENTS_PER_IDLE_BATCH);
   private queue: Promise<unknown> = Promise.resolve();
   private sleepingUntil: number | undefined;
   private stopped = false;
@@ -223,7 +224,10 @@ export class ApplyStage {
       this.refreshBackfills();
       await this.flush();
       for (;;) {
-        const more = await this.applyEvents(this.load.busy() ? EVENTS_PER_BUSY_BATCH : EVENTS_PER_IDLE_BATCH);
+        const limit = this.sizer.size(this.load.busy());
+        const started = performance.now();
+        const more = await this.applyEvents(limit);
+        if (more) this.sizer.record(limit, performance.now() - started);
         if (!more || performance.now() >= deadline) {
           await this.fireTimers();
           const backfilling = !more && (await this.backfill());

@@ -1,6 +1,6 @@
 import type { FactsProvider } from '../apply/apply-stage.js';
 import type { ApplyStore, MirrorEntry } from '../apply/ports.js';
-import { LoadShare, StageLoop } from '../core/stage-loop.js';
+import { BatchSizer, LoadShare, StageLoop } from '../core/stage-loop.js';
 import type { MirrorProfile } from '../storage/duckdb/warehouse.js';
 
 /** What the mirror needs of the warehouse (the embedded DuckDbWarehouse). */
@@ -28,12 +28,13 @@ export class ProfileMirror {
   private readonly loop: StageLoop;
   private lock: Promise<unknown> = Promise.resolve();
   private built = false;
+  private readonly sizer = new BatchSizer(PER_STEP, PER_STEP);
 
   constructor(
     private readonly warehouse: MirrorTarget,
     private readonly apply: ApplyStore,
     private readonly facts: FactsProvider,
-    load: LoadShare = new LoadShare(),
+    private readonly load: LoadShare = new LoadShare(),
     private readonly onError: (message: string) => void = () => undefined,
   ) {
     this.loop = new StageLoop('warehouse mirror', () => this.step(), load, 1000);
@@ -67,12 +68,15 @@ export class ProfileMirror {
         }
         this.built = true;
       }
-      const entries = this.apply.mirrorQueue(PER_STEP);
+      const limit = this.sizer.size(this.load.busy());
+      const started = performance.now();
+      const entries = this.apply.mirrorQueue(limit);
       const profiles: MirrorProfile[] = [];
       for (const e of entries) profiles.push(await this.profile(e));
       await this.warehouse.mirror(profiles);
       this.apply.mirrorDone(entries);
-      return entries.length === PER_STEP;
+      this.sizer.record(entries.length, performance.now() - started);
+      return entries.length === limit;
     });
   }
 

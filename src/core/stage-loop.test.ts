@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LoadShare } from './stage-loop.js';
+import { BatchSizer, LoadShare } from './stage-loop.js';
 
 const spin = (ms: number) => {
   const end = performance.now() + ms;
@@ -40,5 +40,19 @@ describe('LoadShare', () => {
     await idle(60);
     expect(load.busy()).toBe(false);
     expect(load.pauseAfter(3)).toBe(0);
+  });
+});
+
+describe('BatchSizer', () => {
+  it('sizes busy batches to about a turn from the measured cost, idle batches to the maximum', () => {
+    const sizer = new BatchSizer(50, 5000, 3);
+    expect(sizer.size(true)).toBe(1); // nothing measured yet: one item
+    expect(sizer.size(false)).toBe(5000);
+    sizer.record(10, 5); // 0.5 ms an item
+    expect(sizer.size(true)).toBe(6);
+    for (let i = 0; i < 50; i++) sizer.record(100, 1); // 0.01 ms an item: capped
+    expect(sizer.size(true)).toBe(50);
+    for (let i = 0; i < 50; i++) sizer.record(1, 40); // an item costs more than a turn: still one at a time
+    expect(sizer.size(true)).toBe(1);
   });
 });

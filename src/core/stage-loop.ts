@@ -78,6 +78,32 @@ export type StageStep = (deadline: number) => Promise<boolean>;
 const TURN_MS = 3;
 
 /**
+ * Sizes a stage's batches from its measured cost per item, so that while requests arrive one batch takes about a
+ * turn (a request waits at most that long), and when they stop batches are large (a commit per batch is cheaper).
+ */
+export class BatchSizer {
+  private msPerItem = 0;
+  constructor(
+    private readonly busyMax: number,
+    private readonly idle: number,
+    private readonly turnMs = TURN_MS,
+  ) {}
+
+  size(busy: boolean): number {
+    if (!busy) return this.idle;
+    if (this.msPerItem === 0) return 1;
+    return Math.max(1, Math.min(this.busyMax, Math.floor(this.turnMs / this.msPerItem)));
+  }
+
+  /** Records a batch of `items` that took `ms`. */
+  record(items: number, ms: number): void {
+    if (items <= 0) return;
+    const m = ms / items;
+    this.msPerItem = this.msPerItem === 0 ? m : 0.8 * this.msPerItem + 0.2 * m;
+  }
+}
+
+/**
  * Runs a stage's steps in short turns: woken by new input, on a slow timer as a safety net, and drained
  * explicitly by tests and at shutdown. A failed step is retried on the next wake-up (stages commit their
  * position with their effects, so a retry repeats nothing).
@@ -138,8 +164,12 @@ export class StageLoop {
 
   private async turn(): Promise<void> {
     const started = performance.now();
+    const busy = this.load.busy();
     try {
       const more = await this.exclusive(TURN_MS);
+      // Requests that arrived during the turn are not seen until the loop polls again: collection that was active
+      // when the turn began counts as active still, or the next turn would take a large idle-sized batch.
+      if (busy) this.load.requestSeen();
       const pause = this.load.pauseAfter(performance.now() - started); // every turn is charged to the shared budget
       if ((more || this.again) && !this.stopped) {
         this.again = false;

@@ -1,7 +1,7 @@
 import { accountOf } from '../accounts/accounts.js';
 import type { Clock } from '../core/clock.js';
 import { newId } from '../core/ids.js';
-import { LoadShare, StageLoop } from '../core/stage-loop.js';
+import { BatchSizer, LoadShare, StageLoop } from '../core/stage-loop.js';
 import type { IdentityStore, ResolvedEvent, StoredEvent } from '../core/ports/store.js';
 import { sightings } from '../profiles/survivorship.js';
 import { WorkingGraph } from './graph.js';
@@ -38,6 +38,7 @@ const EVENTS_PER_IDLE_BATCH = 5000;
  */
 export class ResolveStage {
   private readonly loop: StageLoop;
+  private readonly sizer = new BatchSizer(EVENTS_PER_BUSY_BATCH, EVENTS_PER_IDLE_BATCH);
   private listeners = new Set<ResolvedListener>();
   /** Batches never overlap, whoever runs them: two resolving the same events would both create profiles. */
   private queue: Promise<unknown> = Promise.resolve();
@@ -93,7 +94,10 @@ export class ResolveStage {
   /** Resolves batches until the deadline (a performance.now() value); true if events may remain. */
   private async step(deadline: number): Promise<boolean> {
     for (;;) {
-      const more = await this.process(this.load.busy() ? EVENTS_PER_BUSY_BATCH : EVENTS_PER_IDLE_BATCH);
+      const limit = this.sizer.size(this.load.busy());
+      const started = performance.now();
+      const more = await this.process(limit);
+      if (more) this.sizer.record(limit, performance.now() - started);
       if (!more) return false;
       if (performance.now() >= deadline) return true;
     }
