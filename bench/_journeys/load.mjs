@@ -2,11 +2,9 @@
 // { mode: 'tandem' | 'direct', url, auth?, rate (events/s), perRequest, seconds, users }. mode tandem: /v1/batch
 // requests of `perRequest` `Bench Ping` track events; mode direct: one POST per event straight to the sink (the
 // baseline). Each event carries properties.sent_at (epoch ms, high resolution). Prints one JSON line.
-import http from 'node:http';
+import { pacedPost } from '../_paced-post.mjs';
 
 const job = JSON.parse(process.argv[2]);
-const { hostname, port } = new URL(job.url);
-const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
 const now = () => performance.timeOrigin + performance.now();
 let seq = 0;
 let state = 4242;
@@ -27,27 +25,5 @@ function request() {
 }
 
 const requestsPerSecond = job.rate / perRequest;
-const total = Math.round(requestsPerSecond * job.seconds);
-const interval = 1000 / requestsPerSecond;
-let sent = 0, done = 0, ok = 0, failed = 0;
-const start = performance.now();
-await new Promise((resolve) => {
-  const send = () => {
-    const r = request();
-    const req = http.request({ hostname, port, path: r.path, method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': r.body.length, ...r.headers } }, (res) => {
-      res.resume();
-      res.on('end', () => ((res.statusCode >= 200 && res.statusCode < 300 ? ok++ : failed++), ++done === total && resolve()));
-    });
-    req.on('error', () => (failed++, ++done === total && resolve()));
-    req.end(r.body);
-  };
-  const tick = () => {
-    const due = Math.min(total, Math.floor((performance.now() - start) / interval) + 1);
-    while (sent < due) (send(), sent++);
-    if (sent < total) setTimeout(tick, 1);
-  };
-  tick();
-});
-agent.destroy();
-const seconds = (performance.now() - start) / 1000;
+const { ok, failed, seconds } = await pacedPost({ url: job.url, rate: requestsPerSecond, total: Math.round(requestsPerSecond * job.seconds), next: request });
 process.stdout.write(`${JSON.stringify({ events: ok * perRequest, failedRequests: failed, seconds, achievedRate: (ok * perRequest) / seconds })}\n`);
