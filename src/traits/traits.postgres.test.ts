@@ -1,6 +1,6 @@
 import fc from 'fast-check';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectTestPostgres } from '../conditions/sql/postgres-test-client.js';
 import { postgresDialect } from '../conditions/sql/postgres.js';
 import { parseTraitDefinition, type EventTraitDefinition } from './definition.js';
 import { traitReference } from './reference.js';
@@ -17,18 +17,7 @@ import { definition, evaluationTimes, world, type TraitWorld } from './traits.ar
 const RUNS = Number(process.env.TRAITS_AGREEMENT_RUNS_PG ?? 100);
 const SCHEMA = `traits_test_${process.pid}`;
 
-const client = new pg.Client({ host: '127.0.0.1', port: 5432, database: 'test', user: process.env.PGUSER ?? 'postgres' });
-const reachable = await client.connect().then(
-  () => true,
-  () => false,
-);
-
-async function insert(table: string, rows: unknown[][]): Promise<void> {
-  if (rows.length === 0) return;
-  const params: unknown[] = [];
-  const tuples = rows.map((row) => `(${row.map((v) => (params.push(v), `$${params.length}`)).join(', ')})`);
-  await client.query(`INSERT INTO ${table} VALUES ${tuples.join(', ')}`, params);
-}
+const { client, reachable, insert } = await connectTestPostgres();
 
 async function load(w: TraitWorld): Promise<void> {
   await client.query('TRUNCATE c_profiles, c_events');

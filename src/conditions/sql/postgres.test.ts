@@ -1,6 +1,6 @@
 import fc from 'fast-check';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectTestPostgres } from './postgres-test-client.js';
 import { condition, evaluationTimes, world, type World } from '../agreement.arbitraries.js';
 import type { Condition } from '../condition.js';
 import type { CatalogLookup } from '../model.js';
@@ -24,18 +24,7 @@ const TABLES = `
   CREATE TABLE c_subscriptions (profile_id TEXT, grp TEXT, status TEXT);
   CREATE TABLE c_catalog_rows (catalog TEXT, key TEXT, row JSONB);`;
 
-const client = new pg.Client({ host: '127.0.0.1', port: 5432, database: 'test', user: process.env.PGUSER ?? 'postgres' });
-const reachable = await client.connect().then(
-  () => true,
-  () => false,
-);
-
-async function insert(table: string, rows: unknown[][]): Promise<void> {
-  if (rows.length === 0) return;
-  const params: unknown[] = [];
-  const tuples = rows.map((row) => `(${row.map((v) => (params.push(v), `$${params.length}`)).join(', ')})`);
-  await client.query(`INSERT INTO ${table} VALUES ${tuples.join(', ')}`, params);
-}
+const { client, reachable, insert } = await connectTestPostgres();
 
 async function load(w: World): Promise<void> {
   await client.query('TRUNCATE c_profiles, c_events, c_identifiers, c_memberships, c_subscriptions, c_catalog_rows');
