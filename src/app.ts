@@ -75,6 +75,10 @@ export interface AppOptions {
   logger?: Logger;
   /** Admin token to accept (else TANDEM_ADMIN_TOKEN, else one is generated on first start). */
   adminToken?: string;
+  /** Node.js process metrics on /metrics (false on the core thread: the front reports them for the process). */
+  processMetrics?: boolean;
+  /** Told of changes that the front thread's caches hold (src/server/front.ts), when collection is answered there. */
+  front?: { sourcesChanged(): void; plansChanged(workspaceId: string): void };
 }
 
 export interface App {
@@ -127,7 +131,7 @@ export async function createApp(options: AppOptions): Promise<App> {
   const store = openSqliteStore(db, clock);
   const log = new SqliteLog(join(config.dataDir, 'log.db'), config.collect.partitions, config.storage.sync);
   const warehouse = await DuckDbWarehouse.open(join(config.dataDir, 'warehouse.duckdb'), join(config.dataDir, 'store.db'));
-  const metrics = createMetrics();
+  const metrics = createMetrics({ processMetrics: options.processMetrics ?? true });
   const firstStart = await bootstrap(store, options.adminToken ?? process.env.TANDEM_ADMIN_TOKEN);
 
   // Compiled tracking plans, cached per workspace; loaded before a workspace's first message is checked.
@@ -140,6 +144,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     ? await CollectPool.start(config.collect.threads, { storeFile: join(config.dataDir, 'store.db'), limits: config.collect, partitions: log.partitions })
     : undefined;
   if (pool) plans.onChange((workspaceId) => pool.plansChanged(workspaceId));
+  if (options.front) plans.onChange((workspaceId) => options.front?.plansChanged(workspaceId));
   const dedupWindowMs = parseDuration(config.collect.dedupWindow, 'collect.dedupWindow');
   // Collection first: under request load the background stages take at most this share of the thread.
   const load = new LoadShare(config.pipeline.backgroundShare);
@@ -226,11 +231,15 @@ export async function createApp(options: AppOptions): Promise<App> {
   privacy.hooks.push({ name: 'journeys', erase: async (workspaceId, profileIds) => journeys.eraseProfiles(workspaceId, profileIds) });
 
   const sources = new Map<string, Source>();
+  const sourcesChanged = () => {
+    sources.clear();
+    options.front?.sourcesChanged();
+  };
   // Workspace as code: every definable kind with the same validation as its routes and its side effects after a commit.
   const workspace = new WorkspaceService({
     store, clock, onError: (message) => logger.error(message),
     kinds: createWorkspaceKinds({
-      plans, identityRules, apply, sqlTraits, delivery, catalogs, journeys, sourcesChanged: () => sources.clear(), now: () => clock.now(),
+      plans, identityRules, apply, sqlTraits, delivery, catalogs, journeys, sourcesChanged, now: () => clock.now(),
     }),
   });
   const http = await buildHttp({
@@ -262,7 +271,7 @@ export async function createApp(options: AppOptions): Promise<App> {
       },
     },
     ready: async () => (await store.workspaces.get(DEFAULT_WORKSPACE)) !== undefined,
-    onSourcesChange: () => sources.clear(),
+    onSourcesChange: sourcesChanged,
     adminPlugins: [
       (admin) => trackingPlansRoutes(admin, { store, clock, plans }),
       (admin) => quarantineRoutes(admin, { store, quarantine }),

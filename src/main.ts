@@ -18,6 +18,26 @@ export function resolveConfig(opts: { config?: string; dataDir?: string; port?: 
   return config;
 }
 
+interface Server {
+  url: string;
+  firstStart: { adminToken?: string; writeKey?: string };
+  close(): Promise<void>;
+}
+
+/** Collection on this thread, the pipeline and admin API on a core thread (src/server/front.ts). */
+async function startThreaded(config: Config): Promise<Server> {
+  const [{ startFront }, { default: pino }] = await Promise.all([import('./server/front.js'), import('pino')]);
+  return startFront(config, pino({ level: config.logLevel }));
+}
+
+/** Everything on one event loop (pipeline.thread: false). */
+async function startSingle(config: Config): Promise<Server> {
+  const { createApp } = await import('./app.js');
+  const app = await createApp({ config });
+  const url = await app.listen();
+  return { url, firstStart: app.firstStart, close: () => app.close() };
+}
+
 export function program(): Command {
   const cli = new Command('tandem').description('Tandem: self-hosted customer data and engagement platform').showHelpAfterError();
 
@@ -29,17 +49,16 @@ export function program(): Command {
     .option('--host <host>', 'listen address (default 127.0.0.1)')
     .option('--config <file>', 'configuration file (YAML or JSON)')
     .action(async (opts) => {
+      const config = resolveConfig(opts);
       // Loaded on demand: the workspace commands only talk HTTP and start faster without the whole app.
-      const { createApp } = await import('./app.js');
-      const app = await createApp({ config: resolveConfig(opts) });
-      const url = await app.listen();
-      const lines = [`Tandem is running at ${url}`, `  data directory: ${app.config.dataDir}`];
-      if (app.firstStart.adminToken) lines.push(`  admin token (shown once, stored hashed): ${app.firstStart.adminToken}`);
-      if (app.firstStart.writeKey) lines.push(`  write key of source 'default' (shown once): ${app.firstStart.writeKey}`);
-      lines.push(`  API reference: ${url}/api/v1/openapi.json`);
+      const server = config.pipeline.thread ? await startThreaded(config) : await startSingle(config);
+      const lines = [`Tandem is running at ${server.url}`, `  data directory: ${config.dataDir}`];
+      if (server.firstStart.adminToken) lines.push(`  admin token (shown once, stored hashed): ${server.firstStart.adminToken}`);
+      if (server.firstStart.writeKey) lines.push(`  write key of source 'default' (shown once): ${server.firstStart.writeKey}`);
+      lines.push(`  API reference: ${server.url}/api/v1/openapi.json`);
       process.stdout.write(`${lines.join('\n')}\n`);
       const shutdown = async () => {
-        await app.close();
+        await server.close();
         process.exit(0);
       };
       process.once('SIGINT', shutdown);

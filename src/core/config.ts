@@ -38,6 +38,16 @@ export const ConfigSchema = Type.Object(
           maximum: 1,
           description: 'Share of the event loop the background stages (events, resolve, warehouse) may take while collection requests keep arriving; the log holds the backlog and they catch up when requests stop.',
         }),
+        thread: Type.Boolean({
+          default: true,
+          description: '`tandem start` runs the pipeline stages and the admin API on a core thread and answers collection (/v1) on the main thread, so that no collection request waits behind a pipeline turn. false: everything on one event loop.',
+        }),
+        niceness: Type.Integer({
+          default: 19,
+          minimum: 0,
+          maximum: 19,
+          description: 'How much lower the core thread (pipeline, admin API) is scheduled than collection when the CPU is contended (Linux nice increment, at most 19; 0: the same). Collection first: the log holds what the pipeline has not reached yet.',
+        }),
       },
       { default: {} },
     ),

@@ -1,9 +1,9 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** Every counter Tandem exposes on /metrics. One registry per running app, so tests can run several. */
-export function createMetrics() {
+export function createMetrics(options: { processMetrics?: boolean } = {}) {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'tandem_process_' });
+  if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'tandem_process_' });
   const m = {
     registry,
     received: new Counter({ name: 'tandem_collect_received_total', help: 'Messages received by /v1, before validation.', labelNames: ['source'] as const, registers: [registry] }),

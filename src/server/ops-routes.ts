@@ -2,10 +2,10 @@ import type { FastifyInstance } from 'fastify';
 import type { Metrics } from './metrics.js';
 
 /** /metrics (Prometheus), /healthz (the process answers) and /readyz (storage answers). */
-export async function opsRoutes(app: FastifyInstance, deps: { metrics: Metrics; ready: () => Promise<boolean> }): Promise<void> {
+export async function opsRoutes(app: FastifyInstance, deps: { metrics: Metrics; ready: () => Promise<boolean>; exposition?: () => Promise<string> }): Promise<void> {
   app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => {
     void reply.header('content-type', deps.metrics.registry.contentType);
-    return deps.metrics.registry.metrics();
+    return deps.exposition ? deps.exposition() : deps.metrics.registry.metrics();
   });
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
   app.get('/readyz', { schema: { hide: true } }, async (_req, reply) => {

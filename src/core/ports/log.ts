@@ -34,5 +34,7 @@ export interface Log {
   forget(workspaceId: string, messageIds: string[]): Promise<number>;
   /** Registers a callback run after every durable append (embedded consumers use it to wake up). */
   onAppend(listener: () => void): void;
+  /** Runs the onAppend callbacks for an append made by another writer (the front thread's log of the same file). */
+  notifyAppended(): void;
   close(): Promise<void>;
 }

@@ -220,6 +220,11 @@ export class SqliteLog implements Log {
     this.listeners.push(listener);
   }
 
+  /** Another writer (the front thread's log) appended: tells this log's listeners as if it had. */
+  notifyAppended(): void {
+    for (const listener of this.listeners) listener();
+  }
+
   async close(): Promise<void> {
     if (this.committing || this.pending.length) {
       await new Promise<void>((resolve) => {
