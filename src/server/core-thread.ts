@@ -62,7 +62,6 @@ port.on('message', async (m: ToCore) => {
     case 'close':
       await app.close();
       send({ op: 'closed' });
-      port.close();
       return;
   }
 });

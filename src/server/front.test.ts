@@ -74,7 +74,7 @@ describe('tandem start with a front and a core thread', () => {
 
     const plan = await admin('/tracking-plans', { method: 'POST', json: { key: 'strict', events: { 'Order Completed': { type: 'object', properties: { revenue: { type: 'number' } }, required: ['revenue'] } } } });
     expect(plan.status, await plan.clone().text()).toBeLessThan(300);
-    const patched = await admin('/sources/shop', { method: 'PUT', json: { key: 'shop', name: 'Shop', settings: { trackingPlan: 'strict', mode: 'block' } } });
+    const patched = await admin('/sources/shop', { method: 'PUT', json: { key: 'shop', name: 'Shop', trackingPlan: 'strict', mode: 'block' } });
     expect(patched.status, await patched.clone().text()).toBe(200);
     const blocked = await collect(writeKey, '/v1/track', { userId: 'front-2', event: 'Order Completed', properties: {} });
     expect(await blocked.json()).toMatchObject({ accepted: 0, quarantined: 1 });

@@ -170,8 +170,15 @@ async function startCore(data: CoreThreadData, logger: Logger): Promise<Core> {
       }),
     async close() {
       closing = true;
+      // The app closes its stores and stages on the core thread; then the thread is stopped (a timer left behind
+      // by a stage must not keep the process up).
       const exited = new Promise((resolve) => worker.once('exit', resolve));
-      worker.postMessage({ op: 'close' } satisfies ToCore);
+      await new Promise<void>((resolve) => {
+        listeners.push((m) => m.op === 'closed' && resolve());
+        worker.once('exit', () => resolve());
+        worker.postMessage({ op: 'close' } satisfies ToCore);
+      });
+      await worker.terminate();
       await exited;
     },
   };
