@@ -9,6 +9,7 @@ import { extractIdentity } from './identifiers.js';
 import { ANONYMOUS_ID, USER_ID, type EventIdentity, type Identifier } from './model.js';
 import { resolveEvent } from './resolver.js';
 import type { ActiveIdentityRules } from './rules.js';
+import { statesSubscriptions } from '../profiles/subscriptions.js';
 
 /** Where the stage reads stored events from, oldest first (a slice of the Store port). */
 export interface StoredEvents {
@@ -144,6 +145,7 @@ export class ResolveStage {
           resolution: dropped?.[i] ? { eventId: e.id, profileId: null, merges: [], identifiers: [] } : resolveEvent(graph, identities[i], rules, this.newProfileId),
           traits: sightings(e.message),
           ...(account ? { group: account } : {}),
+          ...(statesSubscriptions(e.message) ? { subscriptions: true } : {}),
         });
       });
     }

@@ -10,6 +10,7 @@ import { ANONYMOUS_ID, USER_ID, identifierKey, type EventIdentity, type Identifi
 import type { ResolveFilter } from '../identity/resolve-stage.js';
 import type { ActiveIdentityRules } from '../identity/rules.js';
 import type { Profiles, ProfileView } from './profiles.js';
+import { SUBSCRIPTION_STATUSES, subscriptionChangesOf } from './subscriptions.js';
 
 export const PRIVACY_KIND = 'privacy';
 export const PRIVACY_KEY = 'default';
@@ -60,7 +61,6 @@ export interface PrivacyDeps {
 
 export const tombstoneHash = (i: Identifier): string => sha256(`${i.type}:${i.value}`);
 const iso = (ms: number) => new Date(ms).toISOString();
-const SUBSCRIPTION_STATUSES = new Set(['subscribed', 'unsubscribed']);
 const PAGE = 1000;
 
 /**
@@ -326,22 +326,3 @@ export class Privacy implements ResolveFilter {
     return { current, history: history.map((c) => ({ ...c, at: iso(c.at) })) };
   }
 }
-
-/** Subscription changes an event states (the documented shapes in docs/profiles.md#privacy). */
-export function subscriptionChangesOf(e: StoredEvent): SubscriptionChange[] {
-  const m = e.message;
-  const at = Date.parse(m.timestamp);
-  const out: SubscriptionChange[] = [];
-  const subs = m.type === 'identify' ? m.traits?.subscriptions : (m.context?.traits as Record<string, unknown> | undefined)?.subscriptions;
-  if (subs && typeof subs === 'object' && !Array.isArray(subs)) {
-    for (const [group, status] of Object.entries(subs as Record<string, unknown>)) {
-      if (typeof status === 'string' && SUBSCRIPTION_STATUSES.has(status)) out.push({ group, status: status as SubscriptionStatus, at, source: 'trait', messageId: m.messageId });
-    }
-  }
-  if (m.type === 'track' && (m.event === 'Subscribed' || m.event === 'Unsubscribed')) {
-    const group = m.properties?.group;
-    if (typeof group === 'string' && group !== '') out.push({ group, status: m.event === 'Subscribed' ? 'subscribed' : 'unsubscribed', at, source: 'event', messageId: m.messageId });
-  }
-  return out;
-}
-

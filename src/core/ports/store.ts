@@ -216,6 +216,8 @@ export interface ResolvedEvent {
   traits: TraitSighting[];
   /** A group call: the account it names and the traits it states about the account (docs/decisions/0007). */
   group?: { groupId: string; traits: TraitSighting[] };
+  /** The event states subscription changes (src/profiles/privacy.ts subscriptionChangesOf): marked for profile reads. */
+  subscriptions?: boolean;
 }
 
 export interface IdentifierRecord extends Identifier {

@@ -39,14 +39,15 @@ export function openSqlite(file: string, sync: SyncMode = 'full'): Sqlite {
  * Forward-only migrations per component (`store`, `log`, `identity`, ...): each entry runs once, in order,
  * recorded in `schema_migrations`. Append new entries; never edit a released one.
  */
-export function migrate(db: Sqlite, component: string, migrations: readonly string[]): void {
+export function migrate(db: Sqlite, component: string, migrations: readonly (string | ((db: Sqlite) => void))[]): void {
   db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (component TEXT NOT NULL, version INTEGER NOT NULL, PRIMARY KEY (component, version))');
   const done = new Set((db.prepare('SELECT version FROM schema_migrations WHERE component = ?').all(component) as { version: number }[]).map((r) => r.version));
   migrations.forEach((sql, i) => {
     const version = i + 1;
     if (done.has(version)) return;
     db.transaction(() => {
-      db.exec(sql);
+      if (typeof sql === 'string') db.exec(sql);
+      else sql(db);
       db.prepare('INSERT INTO schema_migrations (component, version) VALUES (?, ?)').run(component, version);
     })();
   });

@@ -1,3 +1,4 @@
+import type { Sqlite } from './database.js';
 /**
  * Forward-only migrations of the identity graph and profiles (component `identity`, in store.db beside the
  * events it resolves). Append; never edit a released entry.
@@ -6,7 +7,7 @@
  * the survivor, so any id ever issued still resolves. Events keep the profile they resolved to in
  * identity_event_profiles (moved to the survivor on merge), which is the profile's timeline.
  */
-export const IDENTITY_MIGRATIONS: readonly string[] = [
+export const IDENTITY_MIGRATIONS: readonly (string | ((db: Sqlite) => void))[] = [
   `CREATE TABLE identity_profiles (
      id TEXT PRIMARY KEY, workspace_id TEXT NOT NULL, age INTEGER NOT NULL, created_at INTEGER NOT NULL,
      merged_into TEXT, merged_at INTEGER
@@ -80,4 +81,13 @@ export const IDENTITY_MIGRATIONS: readonly string[] = [
    CREATE TABLE identity_unmerge_profiles (unmerge_id INTEGER NOT NULL, profile_id TEXT NOT NULL, PRIMARY KEY (profile_id, unmerge_id)) WITHOUT ROWID;`,
   // 3: the apply stage reads the merges of each batch of events by event id.
   `CREATE INDEX identity_merges_event ON identity_merges (event_id);`,
+  // 4: events that state subscriptions are marked, so a profile read finds them without reading its whole timeline.
+  (db) => {
+    db.exec(`ALTER TABLE identity_event_profiles ADD COLUMN subs INTEGER NOT NULL DEFAULT 0;
+      CREATE INDEX identity_event_profiles_subscriptions ON identity_event_profiles (profile_id, event_id) WHERE subs = 1;`);
+    if (db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'events'").get()) {
+      db.exec(`UPDATE identity_event_profiles SET subs = 1 WHERE event_id IN
+        (SELECT id FROM events WHERE event IN ('Subscribed', 'Unsubscribed') OR instr(message, '"subscriptions"') > 0)`);
+    }
+  },
 ];

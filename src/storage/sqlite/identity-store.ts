@@ -105,7 +105,7 @@ export function openSqliteIdentityStore(db: Sqlite): IdentityStore {
        ON CONFLICT (workspace_id, type, value) DO UPDATE SET first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen)`,
     ),
     linkInsert: db.prepare('INSERT OR IGNORE INTO identity_links (workspace_id, from_type, from_value, to_type, to_value, event_id, at) VALUES (?, ?, ?, ?, ?, ?, ?)'),
-    eventProfile: db.prepare('INSERT OR REPLACE INTO identity_event_profiles (event_id, workspace_id, profile_id) VALUES (?, ?, ?)'),
+    eventProfile: db.prepare('INSERT OR REPLACE INTO identity_event_profiles (event_id, workspace_id, profile_id, subs) VALUES (?, ?, ?, ?)'),
     conflictInsert: db.prepare('INSERT INTO identity_conflicts (workspace_id, event_id, message_id, profile_id, reason, identifiers, dropped, profiles, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)'),
     conflictProfile: db.prepare('INSERT OR IGNORE INTO identity_conflict_profiles (conflict_id, profile_id) VALUES (?, ?)'),
     // The profile reads behind every lookup, prepared once: preparing costs more than running them.
@@ -202,7 +202,7 @@ export function openSqliteIdentityStore(db: Sqlite): IdentityStore {
         const key = `${e.workspaceId}\u0000${anchor.type}\u0000${anchor.value}\u0000${i.type}\u0000${i.value}`;
         if (!links.has(key)) links.set(key, [e.workspaceId, anchor.type, anchor.value, i.type, i.value, r.eventId, at]);
       }
-      stmt.eventProfile.run(r.eventId, e.workspaceId, r.profileId);
+      stmt.eventProfile.run(r.eventId, e.workspaceId, r.profileId, e.subscriptions ? 1 : 0);
       for (const t of e.traits) {
         const key = `${r.profileId}\u0000${t.name}\u0000${t.value}\u0000${e.sourceId}`;
         const sighting = { at: e.at, eventId: r.eventId, messageId: e.messageId };
@@ -400,7 +400,9 @@ export function openSqliteIdentityStore(db: Sqlite): IdentityStore {
     },
 
     async history(workspaceId, f) {
-      const where = ['workspace_id = ?', 'id > ?'];
+      // `+workspace_id`: walk the events by id from the position (the planner would otherwise read every event of the
+      // workspace through the message-id index and sort them, on every read of the journeys' input).
+      const where = ['+workspace_id = ?', 'id > ?'];
       const params: (string | number)[] = [workspaceId, f.afterId];
       if (f.from !== undefined) (where.push('timestamp >= ?'), params.push(f.from));
       if (f.to !== undefined) (where.push('timestamp < ?'), params.push(f.to));

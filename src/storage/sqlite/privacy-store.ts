@@ -139,10 +139,11 @@ export function openSqlitePrivacyStore(db: Sqlite): PrivacyStore {
       return (prepared(db, 'SELECT hash FROM privacy_tombstones WHERE workspace_id = ?').all(workspaceId) as { hash: string }[]).map((r) => r.hash);
     },
     async subscriptionEvents(workspaceId, profileId) {
-      // Filtered in SQL so that a profile read does not parse every event of a long timeline.
-      const rows = prepared(db, 
+      // The resolve stage marks the events that state subscriptions (subs = 1, a partial index): a profile read
+      // touches only those, however long the profile's timeline.
+      const rows = prepared(db,
           `SELECT e.id, e.workspace_id, e.source_id, e.violations, e.message FROM identity_event_profiles p JOIN events e ON e.id = p.event_id
-           WHERE p.profile_id = ? AND p.workspace_id = ? AND (e.event IN ('Subscribed', 'Unsubscribed') OR instr(e.message, '"subscriptions"') > 0)
+           WHERE p.profile_id = ? AND p.subs = 1 AND p.workspace_id = ?
            ORDER BY p.event_id`,
         )
         .all(profileId, workspaceId) as EventRow[];
