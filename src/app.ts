@@ -50,6 +50,7 @@ import { SqlTraits } from './apply/sql-traits.js';
 import { Counter } from 'prom-client';
 import { openSqlite } from './storage/sqlite/database.js';
 import { openSqliteStore } from './storage/sqlite/store.js';
+import { BackgroundCheckpoints } from './storage/sqlite/checkpointer.js';
 import { Catalogs } from './catalogs/catalogs.js';
 import { Delivery } from './delivery/delivery.js';
 import { openSqliteCatalogStore } from './storage/sqlite/catalog-store.js';
@@ -128,6 +129,7 @@ export async function createApp(options: AppOptions): Promise<App> {
   // store.db holds state derived from the log (recomputed from it after a power cut), so it does not fsync every
   // commit; the log is the durable record and follows storage.sync. See docs/decisions/0003.
   const db = openSqlite(join(config.dataDir, 'store.db'), 'normal');
+  const checkpoints = new BackgroundCheckpoints(db, join(config.dataDir, 'store.db'), (message) => logger.error(message));
   const store = openSqliteStore(db, clock);
   const log = new SqliteLog(join(config.dataDir, 'log.db'), config.collect.partitions, config.storage.sync);
   const warehouse = await DuckDbWarehouse.open(join(config.dataDir, 'warehouse.duckdb'), join(config.dataDir, 'store.db'));
@@ -324,6 +326,7 @@ export async function createApp(options: AppOptions): Promise<App> {
       await privacy.idle();
       await log.close();
       await store.close();
+      await checkpoints.close();
       await warehouse.close();
     },
   };
