@@ -63,10 +63,21 @@ import { trackingLinksRoutes } from './server/tracking-links-routes.js';
 import { afterCommit, appliedEventsInput, applyAudienceMembers, deliveryOutbox, logTraitWriter, profileReader, sqlitePerformers, storedHistory } from './journeys/adapters.js';
 import { createJourneys, type Journeys } from './journeys/journeys.js';
 import { journeysRoutes } from './server/journeys-routes.js';
+import { Experiments } from './experiments/experiments.js';
+import { experimentsRoutes } from './server/experiments-routes.js';
 import { createWorkspaceKinds } from './workspace/kinds.js';
 import { WorkspaceService } from './workspace/workspace.js';
 import { workspaceRoutes } from './server/workspace-routes.js';
 import { versionsRoutes } from './server/versions-routes.js';
+import { Analytics } from './analytics/analytics.js';
+import { analyticsRoutes } from './server/analytics-routes.js';
+import { openSqliteSpendStore } from './storage/sqlite/spend-store.js';
+import { Operations } from './operations/operations.js';
+import { operationsRoutes } from './server/operations-routes.js';
+import { openSqliteOperationsStore } from './storage/sqlite/operations-store.js';
+import { Models } from './models/models.js';
+import { modelsRoutes } from './server/models-routes.js';
+import { openSqliteModelStore } from './storage/sqlite/model-store.js';
 
 export const DEFAULT_WORKSPACE = 'default';
 
@@ -113,9 +124,17 @@ export interface App {
   identityGraph: IdentityGraphEditor;
   /** Workspace as code: plan, apply, export, versions, rollback (docs/workspace.md). */
   workspace: WorkspaceService;
+  /** Series, signals, monitors, alert rules, incidents, silences, flags (docs/operations.md). */
+  operations: Operations;
+  /** Lifetime value, propensity and send-time models trained on the warehouse (docs/models.md). */
+  models: Models;
+  /** Experiments: assignment, holdouts, decide nodes, results from the warehouse (docs/experiments.md). */
+  experiments: Experiments;
   /** Secrets created on this start, shown once: a generated admin token, the default source's write key. */
   firstStart: { adminToken?: string; writeKey?: string };
   listen(): Promise<string>;
+  /** The address users reach the server at (links in messages and alerts); listen() sets it, the front thread too. */
+  reachableAt(url: string): void;
   close(): Promise<void>;
 }
 
@@ -220,7 +239,21 @@ export async function createApp(options: AppOptions): Promise<App> {
   // Journeys (docs/journeys.md): their tables share store.db with the delivery outbox, so a step's state and its
   // messages commit together. They see an event only after the apply stage has applied it (computed traits and
   // memberships are current when a branch reads them).
+  // Experiments (docs/experiments.md): their exposure and decision tables share store.db with the journey tables, so
+  // a split's exposure and a decide node's decision commit with the step; results are read from the warehouse.
+  const experiments = new Experiments({
+    db, definitions: store.definitions, clock, log, load, profiles, reader: profileReader(profiles), onError: (message) => logger.error(message),
+    warehouse: {
+      run: async (workspaceId, sql, params) => {
+        await conditions.sync();
+        return warehouse.inputsQuery({ workspaceId, sql, params, readOnly: true });
+      },
+    },
+  });
+  await experiments.prepare(DEFAULT_WORKSPACE);
+  privacy.hooks.push({ name: 'experiments', erase: async (workspaceId, profileIds) => experiments.eraseProfiles(workspaceId, profileIds) });
   const journeys = createJourneys({
+    experiments: experiments.port,
     db, store, clock, load, profiles: profileReader(profiles), outbox: deliveryOutbox(delivery.outbox), catalogs: (ws) => catalogs.lookup(ws),
     inputs: appliedEventsInput(identity, DEFAULT_WORKSPACE, () => applyStore.position()), history: storedHistory(identity),
     audiences: applyAudienceMembers(applyStore), performers: sqlitePerformers(db), traits: logTraitWriter(log, profiles, clock),
@@ -232,6 +265,27 @@ export async function createApp(options: AppOptions): Promise<App> {
   catalogs.onRowChangedDurably((workspaceId, catalog, key, before, after) => journeys.catalogChanged(workspaceId, catalog, key, before, after));
   privacy.hooks.push({ name: 'journeys', erase: async (workspaceId, profileIds) => journeys.eraseProfiles(workspaceId, profileIds) });
 
+  // Operations (docs/operations.md): series fed by the events stage's listener and a per-minute tick on the Clock.
+  let baseUrl = `http://${config.host}:${config.port}`;
+  const operations = new Operations({
+    store: openSqliteOperationsStore(db), definitions: store.definitions, audit: store.audit, clock, registry: metrics.registry,
+    retentionMs: parseDuration(config.storage.seriesRetention, 'storage.seriesRetention'), channels: delivery.channels, baseUrl: () => baseUrl,
+    onError: (message) => logger.warn(message),
+  });
+  events.subscribe((stored) => operations.onStored(stored));
+
+  // Models (docs/models.md) train in the slow loop on the warehouse, read only, like SQL traits; their per-profile
+  // values go through the apply stage as a batch-only computed trait.
+  const models = new Models({
+    store, runs: openSqliteModelStore(db), apply, clock, onError: (message) => logger.warn(message),
+    warehouse: {
+      run: async (workspaceId, sql, params) => {
+        await conditions.sync();
+        return warehouse.inputsQuery({ workspaceId, sql, params, readOnly: true });
+      },
+    },
+  });
+
   const sources = new Map<string, Source>();
   const sourcesChanged = () => {
     sources.clear();
@@ -241,7 +295,7 @@ export async function createApp(options: AppOptions): Promise<App> {
   const workspace = new WorkspaceService({
     store, clock, onError: (message) => logger.error(message),
     kinds: createWorkspaceKinds({
-      plans, identityRules, apply, sqlTraits, delivery, catalogs, journeys, sourcesChanged, now: () => clock.now(),
+      plans, identityRules, apply, sqlTraits, delivery, catalogs, journeys, sourcesChanged, now: () => clock.now(), operations, models, experiments,
     }),
   });
   const http = await buildHttp({
@@ -282,6 +336,7 @@ export async function createApp(options: AppOptions): Promise<App> {
       (admin) => catalogsRoutes(admin, { store, clock, catalogs }),
       (admin) => deliveriesRoutes(admin, { store, delivery }),
       (admin) => journeysRoutes(admin, { journeys }),
+      (admin) => experimentsRoutes(admin, { store, clock, experiments }),
       audiencesRoutes({ audiences, clock }),
       traitsRoutes({ store, clock, apply, sqlTraits }),
       profilesRoutes({ profiles, identity, sources: store.sources }),
@@ -291,6 +346,10 @@ export async function createApp(options: AppOptions): Promise<App> {
       accountsRoutes({ accounts: new Accounts(identity, store.sources) }),
       workspaceRoutes({ workspace }),
       versionsRoutes({ workspace }),
+      // Reports (docs/analytics.md) read the warehouse after copying what the pipeline has resolved.
+      analyticsRoutes({ analytics: new Analytics({ warehouse, sync: () => conditions.sync(), spend: openSqliteSpendStore(db), clock }) }),
+      (admin) => operationsRoutes(admin, { store, clock, operations }),
+      (admin) => modelsRoutes(admin, { store, clock, models }),
     ],
     publicPlugins: [(app) => trackingLinksRoutes(app, { delivery, privacy })],
   });
@@ -303,27 +362,38 @@ export async function createApp(options: AppOptions): Promise<App> {
   sqlTraits.start();
   delivery.start();
   journeys.start();
+  experiments.start();
+  operations.start();
+  models.start();
   void privacy.recover();
 
+  const reachableAt = (url: string) => {
+    delivery.listening(url);
+    baseUrl = url;
+  };
   return {
-    config, clock, store, log, warehouse, metrics, http, collector, events, sink, resolve, apply, sqlTraits, mirror, privacy, identityGraph, catalogs, delivery, journeys, workspace, firstStart,
+    config, clock, store, log, warehouse, metrics, http, collector, events, sink, resolve, apply, sqlTraits, mirror, privacy, identityGraph, catalogs, delivery, journeys, workspace, operations, models, experiments, firstStart,
     async listen() {
       const url = await http.listen({ host: config.host, port: config.port });
-      delivery.listening(url);
+      reachableAt(url);
       return url;
     },
+    reachableAt,
     async close() {
       await http.close();
       await pool?.close();
       await events.stop();
       await resolve.stop();
       await journeys.stop();
+      await experiments.stop();
       await delivery.stop();
       await sqlTraits.stop();
+      await models.stop();
       await apply.stop();
       await mirror.stop();
       await sink.stop();
       await privacy.idle();
+      await operations.stop();
       await log.close();
       await store.close();
       await checkpoints.close();

@@ -23,6 +23,7 @@ export const ConfigSchema = Type.Object(
           default: '7d',
           description: 'How long processed batches stay in the log (for inspection and re-processing) before they are deleted. Unprocessed batches are never deleted.',
         }),
+        seriesRetention: Type.String({ default: '90d', description: 'How long the per-minute metric series (GET /api/v1/metrics/series, monitors, alerts) are kept.' }),
         sync: Type.Union([Type.Literal('full'), Type.Literal('normal')], {
           default: 'full',
           description: 'Durability of the log (log.db). full: fsync every group commit (survives power loss). normal: survives a killed process, not a power cut.',

@@ -75,7 +75,33 @@ export const NODE_SCHEMAS = {
   ),
   branch: Type.Object({ type: Type.Literal('branch'), ...common, condition: Cond, then: Next, else: Next }, { additionalProperties: false }),
   split: Type.Object(
-    { type: Type.Literal('split'), ...common, branches: Type.Array(Type.Object({ weight: Type.Number({ exclusiveMinimum: 0 }), next: Next }, { additionalProperties: false }), { minItems: 1 }) },
+    {
+      type: Type.Literal('split'), ...common,
+      /** Key of an `experiments` definition: each branch names an arm (`arm`), the experiment assigns and records the exposure. */
+      experiment: Type.Optional(Name),
+      branches: Type.Array(
+        Type.Object({ weight: Type.Optional(Type.Number({ exclusiveMinimum: 0 })), arm: Type.Optional(Type.String({ minLength: 1 })), next: Next }, { additionalProperties: false }),
+        { minItems: 1 },
+      ),
+    },
+    { additionalProperties: false },
+  ),
+  /** Next-best-action: Thompson sampling among eligible arms on a reward event within a window (docs/experiments.md). */
+  decide: Type.Object(
+    {
+      type: Type.Literal('decide'), ...common,
+      arms: Type.Array(
+        Type.Object({ key: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$', 'x-expected': 'an arm key (letters, digits, _ and -)' }), eligible: Type.Optional(Cond), next: Next }, { additionalProperties: false }),
+        { minItems: 1, maxItems: 50 },
+      ),
+      reward: Type.Object({ event: Name, within: Duration }, { additionalProperties: false }),
+      /** Share of profiles (md5 of journey, node and profile) that get no arm, to measure the incremental lift. */
+      holdout: Type.Optional(Type.Object({ percent: Type.Number({ minimum: 0, maximum: 50 }), next: Next }, { additionalProperties: false })),
+      /** Exploration floor: with this probability the arm is drawn uniformly among the eligible ones (default 0.05). */
+      exploration: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
+      /** Where to go when no arm is eligible (default: the instance ends). */
+      none_eligible: Next,
+    },
     { additionalProperties: false },
   ),
   send: Type.Object(
@@ -261,6 +287,8 @@ export function parseJourney(input: unknown): JourneyDefinition {
     check(schema, node, at);
     const n = node as JourneyNode;
     if (n.type === 'branch') checkCondition(n.condition, `${at}.condition`);
+    if (n.type === 'split') checkSplit(n, at);
+    if (n.type === 'decide') checkDecide(n, at);
     if (n.type === 'wait_for_event') checkWhere(n.event, n.where, `${at}.where`);
     if (n.type === 'wait_until') {
       const sources = [n.time !== undefined && n.date_trait === undefined && n.date_property === undefined, n.date_trait !== undefined, n.date_property !== undefined].filter(Boolean);
@@ -287,6 +315,32 @@ export function parseJourney(input: unknown): JourneyDefinition {
   return def;
 }
 
+/** A plain split weighs every branch; a split bound to an experiment names one distinct arm per branch. */
+function checkSplit(n: NodeOf<'split'>, at: string): void {
+  const arms = new Set<string>();
+  n.branches.forEach((b, i) => {
+    if (n.experiment === undefined) {
+      if (b.weight === undefined) throw invalid(`${at}.branches[${i}].weight`, 'is required (or bind the split to an experiment and name an arm)');
+      if (b.arm !== undefined) throw invalid(`${at}.branches[${i}].arm`, 'needs experiment on the split');
+      return;
+    }
+    if (b.arm === undefined) throw invalid(`${at}.branches[${i}].arm`, `is required: the arm of experiment '${n.experiment}' that takes this branch`);
+    if (b.weight !== undefined) throw invalid(`${at}.branches[${i}].weight`, 'comes from the experiment; remove it');
+    if (arms.has(b.arm)) throw invalid(`${at}.branches[${i}].arm`, `arm '${b.arm}' has two branches`);
+    arms.add(b.arm);
+  });
+}
+
+function checkDecide(n: NodeOf<'decide'>, at: string): void {
+  parseDuration(n.reward.within, `${at}.reward.within`);
+  const keys = new Set<string>();
+  n.arms.forEach((a, i) => {
+    if (keys.has(a.key)) throw invalid(`${at}.arms[${i}].key`, `arm '${a.key}' appears twice`);
+    keys.add(a.key);
+    if (a.eligible !== undefined) checkCondition(a.eligible, `${at}.arms[${i}].eligible`);
+  });
+}
+
 /** The outgoing edges of a node as [field path, target]. */
 export function edges(node: JourneyNode): [string, string][] {
   const out: [string, string][] = [];
@@ -298,6 +352,11 @@ export function edges(node: JourneyNode): [string, string][] {
       break;
     case 'split':
       node.branches.forEach((b, i) => add(`branches[${i}].next`, b.next));
+      break;
+    case 'decide':
+      node.arms.forEach((a, i) => add(`arms[${i}].next`, a.next));
+      add('holdout.next', node.holdout?.next);
+      add('none_eligible', node.none_eligible);
       break;
     case 'wait_for_event':
       add('next', node.next);

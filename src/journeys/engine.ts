@@ -7,7 +7,7 @@ import { parseDuration } from '../core/duration.js';
 import { type CatalogTrigger, type ExitRule, type JourneyDefinition, type JourneyNode, type NodeOf } from './definition.js';
 import { explain } from './explain.js';
 import { decide, zoneOf, type Guardrails } from './guardrails.js';
-import type { CatalogSource, GuardrailSource, JourneyEvent, JourneyInstance, JourneyProfile, JourneyStore, OutboxWriter, TrailKind } from './ports.js';
+import type { CatalogSource, ExperimentPort, GuardrailSource, JourneyEvent, JourneyInstance, JourneyProfile, JourneyStore, OutboxWriter, TrailKind } from './ports.js';
 import { nextCron, parseCron, zonedInstant, zonedParts } from './time.js';
 
 export interface EngineDeps {
@@ -22,6 +22,8 @@ export interface EngineDeps {
   onBudgetExhausted?: (workspaceId: string, scope: string, action: 'defer' | 'skip') => void;
   /** Called for every message queued (metrics). */
   onSent?: (workspaceId: string, journey: string, node: string, channel: string) => void;
+  /** Experiments: splits bound to an experiment, holdouts at entry, decide nodes (absent: plain weights, no logging). */
+  experiments?: ExperimentPort;
 }
 
 /** Track events the delivery side sends back that suppress a profile on a medium (ARCHITECTURE.md, deliver). */
@@ -100,6 +102,7 @@ export class JourneyEngine {
     const name = event.event;
     if (name !== undefined && (SUPPRESSING_EVENTS.has(name) || name === 'Unsubscribed')) return true;
     if (this.store.activeInstances(workspaceId, profileId).length > 0) return true;
+    if (this.deps.experiments?.concerns(workspaceId, profileId, event)) return true;
     for (const j of this.store.latest(workspaceId)) {
       const t = j.body.trigger;
       if (t.type === 'event' && t.event === name) return true;
@@ -113,6 +116,7 @@ export class JourneyEngine {
   handleEvent(workspaceId: string, profile: JourneyProfile, event: JourneyEvent): void {
     const now = this.deps.clock.now();
     this.store.transaction(() => {
+      this.deps.experiments?.observe(workspaceId, profile.id, event, now);
       const reason = event.event !== undefined ? SUPPRESSING_EVENTS.get(event.event) : undefined;
       const bounceType = event.properties.bounce_type ?? event.properties.type;
       if (reason && !(reason === 'hard_bounce' && bounceType === 'soft')) {
@@ -260,6 +264,8 @@ export class JourneyEngine {
       entryKey = `unique:${JSON.stringify(value)}`;
       if (this.store.hasEntry(workspaceId, key, profile.id, entryKey)) return refuse('re_entry', { policy, value, message: `entered before with ${def.re_entry!.property} = ${JSON.stringify(value)}` });
     }
+    const held = this.deps.experiments?.holdout({ workspaceId, journey: key, profile, input, now });
+    if (held) return refuse('holdout', { experiment: held.experiment, arm: held.arm, message: `held out by experiment ${held.experiment} (arm ${held.arm})` });
     const id = this.newId();
     if (!this.store.recordEntry(workspaceId, key, profile.id, entryKey, id, now)) return refuse('duplicate', { entryKey, message: 'this trigger was handled already' });
     const inst: JourneyInstance = {
@@ -353,12 +359,13 @@ export class JourneyEngine {
         return { to: result ? node.then : node.else };
       }
       case 'split': {
-        const total = node.branches.reduce((s, b) => s + b.weight, 0);
+        if (node.experiment !== undefined) return this.experimentSplit(inst, node, profile, now);
+        const total = node.branches.reduce((s, b) => s + (b.weight ?? 1), 0);
         const r = (parseInt(createHash('md5').update(`${inst.id}:${id}`).digest('hex').slice(0, 8), 16) / 0x1_0000_0000) * total;
         let acc = 0;
         let chosen = node.branches.length - 1;
         for (const [i, b] of node.branches.entries()) {
-          acc += b.weight;
+          acc += b.weight ?? 1;
           if (r < acc) {
             chosen = i;
             break;
@@ -385,10 +392,50 @@ export class JourneyEngine {
         this.trail(inst, 'node', id, now, { type: node.type, channel: node.channel });
         return { to: node.next };
       }
+      case 'decide':
+        return this.decideNode(inst, node, profile, now);
       case 'exit':
         this.trail(inst, 'node', id, now, { type: node.type });
         return { exit: 'exit_node' };
     }
+  }
+
+  /** A split bound to an experiment: the experiment's arm (exposure recorded once); without the port, the first branch. */
+  private experimentSplit(inst: JourneyInstance, node: NodeOf<'split'>, profile: JourneyProfile, now: number): Outcome {
+    const id = inst.node;
+    const port = this.deps.experiments;
+    const answer = port
+      ? port.split(this.experimentStep(inst, profile, now), node.experiment!)
+      : { arm: null, exposed: false, reason: 'experiments unavailable here (simulation): first branch' };
+    const index = Math.max(0, node.branches.findIndex((b) => b.arm === answer.arm));
+    const next = node.branches[index].next;
+    this.trail(inst, 'node', id, now, { type: node.type, experiment: node.experiment, arm: answer.arm, exposed: answer.exposed, reason: answer.reason, branch: index, next: next ?? null });
+    return { to: next };
+  }
+
+  /** Next-best-action: eligible arms by condition, then Thompson sampling (src/experiments/decide.ts); every decision is logged. */
+  private decideNode(inst: JourneyInstance, node: NodeOf<'decide'>, profile: JourneyProfile, now: number): Outcome {
+    const id = inst.node;
+    const input = this.conditionInput(inst.workspaceId, profile, inst.context.trigger, now);
+    const eligible = node.arms.filter((a) => a.eligible === undefined || evaluate(a.eligible as Condition, input)).map((a) => a.key);
+    const port = this.deps.experiments;
+    if (!port) {
+      // Simulations: no decision log; the first eligible arm, so a draft can still be walked through.
+      const arm = node.arms.find((a) => a.key === eligible[0]);
+      this.trail(inst, 'node', id, now, { type: node.type, arm: arm?.key ?? null, eligible, reason: 'decisions unavailable here (simulation): first eligible arm' });
+      return { to: arm ? arm.next : node.none_eligible };
+    }
+    if (eligible.length === 0 && !node.holdout) {
+      this.trail(inst, 'node', id, now, { type: node.type, arm: null, eligible, next: node.none_eligible ?? null });
+      return { to: node.none_eligible };
+    }
+    const d = port.decide(this.experimentStep(inst, profile, now, input), node, eligible);
+    this.trail(inst, 'node', id, now, { type: node.type, arm: d.arm, holdout: d.holdout, decision: d.decision, eligible, next: d.next ?? null, ...d.detail });
+    return { to: d.next };
+  }
+
+  private experimentStep(inst: JourneyInstance, profile: JourneyProfile, now: number, input = this.conditionInput(inst.workspaceId, profile, inst.context.trigger, now)) {
+    return { workspaceId: inst.workspaceId, journey: inst.journey, node: inst.node, instanceId: inst.id, visit: inst.context.visits[inst.node] ?? 1, profile, input, now };
   }
 
   private send(inst: JourneyInstance, def: JourneyDefinition, node: NodeOf<'send'>, profile: JourneyProfile, now: number, why: Why): Outcome {

@@ -9,7 +9,7 @@ import { openSqliteJourneyStore, type JourneyStoreOptions, type SqliteJourneySto
 import { JOURNEY_KIND, parseJourney, type JourneyDefinition } from './definition.js';
 import { JourneyEngine } from './engine.js';
 import { GUARDRAILS_KIND, parseGuardrails, type Guardrails } from './guardrails.js';
-import type { AudienceMembers, CatalogSource, HistorySource, InputSource, JourneyEvent, JourneyProfile, JourneyStatus, OutboxWriter, PerformerSource, ProfileReader, TraitWriter } from './ports.js';
+import type { AudienceMembers, CatalogSource, ExperimentPort, HistorySource, InputSource, JourneyEvent, JourneyProfile, JourneyStatus, OutboxWriter, PerformerSource, ProfileReader, TraitWriter } from './ports.js';
 import { backtest, simulate, type BacktestResult, type SimulationResult } from './sandbox.js';
 import { JourneyStage } from './stage.js';
 
@@ -32,6 +32,8 @@ export interface JourneysDeps {
   load?: LoadShare;
   /** Registers tandem_journey_* metrics (budget exhaustion is the alertable one). */
   registry?: Registry;
+  /** Experiments for splits bound to one, holdouts and decide nodes (src/experiments). */
+  experiments?: ExperimentPort;
   onError?: (message: string) => void;
 }
 
@@ -77,7 +79,7 @@ export class Journeys {
       this.sent = new Counter({ name: 'tandem_journey_messages_total', help: 'Messages queued by journeys.', labelNames: ['workspace', 'journey', 'channel'] as const, registers: [deps.registry] });
     }
     this.engine = new JourneyEngine({
-      store: this.store, outbox: deps.outbox, clock: deps.clock, catalogs: deps.catalogs, guardrails: (ws) => this.guardrails(ws),
+      store: this.store, outbox: deps.outbox, clock: deps.clock, catalogs: deps.catalogs, guardrails: (ws) => this.guardrails(ws), experiments: deps.experiments,
       onBudgetExhausted: (workspace, scope, action) => this.budgetExhausted?.inc({ workspace, scope, action }),
       onSent: (workspace, journey, _node, channel) => this.sent?.inc({ workspace, journey, channel }),
     });

@@ -4,8 +4,8 @@
  * src/storage/sqlite/journey-store.ts. Everything the engine does in one step happens inside
  * `JourneyStore.transaction`, so every port called there is synchronous (better-sqlite3 style).
  */
-import type { CatalogLookup, EventRecord, ProfileView } from '../conditions/index.js';
-import type { JourneyDefinition } from './definition.js';
+import type { CatalogLookup, EventRecord, ProfileView, ReferenceInput } from '../conditions/index.js';
+import type { JourneyDefinition, NodeOf } from './definition.js';
 import type { Guardrails } from './guardrails.js';
 
 /** An event as the engine sees it. */
@@ -248,4 +248,42 @@ export interface JourneyStore extends SendHistory {
   eraseProfiles(workspaceId: string, profileIds: string[]): number;
 
   stats(workspaceId: string, journey: string): JourneyStats;
+}
+
+/* ---- Experiments (docs/experiments.md; implemented by src/experiments/journey-port.ts) ---- */
+
+/** Where a journey step meets an experiment or a decision. */
+export interface ExperimentStep {
+  workspaceId: string;
+  journey: string;
+  node: string;
+  instanceId: string;
+  visit: number;
+  profile: JourneyProfile;
+  /** What conditions read (targeting). */
+  input: ReferenceInput;
+  now: number;
+}
+
+export interface DecisionAnswer {
+  /** The chosen arm, or `$holdout`. */
+  arm: string;
+  holdout: boolean;
+  next: string | undefined;
+  decision: number;
+  /** Every arm's posterior at the moment of the decision, the draws and whether the exploration floor chose. */
+  detail: Record<string, unknown>;
+}
+
+/**
+ * Synchronous, inside the step's transaction (exposures and decisions commit with the step): `split` and `holdout`
+ * assign by experiment and record the exposure; `decide` chooses an arm by Thompson sampling and logs the decision;
+ * `concerns` / `observe` let reward events reach decisions after the instance has moved on.
+ */
+export interface ExperimentPort {
+  split(step: ExperimentStep, experiment: string): { arm: string | null; exposed: boolean; reason: string };
+  holdout(step: Omit<ExperimentStep, 'node' | 'instanceId' | 'visit'>): { experiment: string; arm: string } | undefined;
+  decide(step: ExperimentStep, node: NodeOf<'decide'>, eligible: string[]): DecisionAnswer;
+  concerns(workspaceId: string, profileId: string, event: JourneyEvent): boolean;
+  observe(workspaceId: string, profileId: string, event: JourneyEvent, now: number): void;
 }

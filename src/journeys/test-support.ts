@@ -3,7 +3,7 @@ import type { Store } from '../core/ports/store.js';
 import { openSqlite, type Sqlite } from '../storage/sqlite/database.js';
 import { openSqliteJourneyOutbox } from '../storage/sqlite/journey-outbox.js';
 import { createJourneys, type Journeys } from './journeys.js';
-import type { InputSource, JourneyEvent, JourneyInput, JourneyProfile, OutboxEntry } from './ports.js';
+import type { ExperimentPort, InputSource, JourneyEvent, JourneyInput, JourneyProfile, OutboxEntry } from './ports.js';
 
 /** In-memory Store.definitions and audit, enough for the journeys component. */
 export function memoryDefinitions(): Pick<Store, 'definitions' | 'audit'> {
@@ -61,7 +61,7 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export function harness(opts: { start?: number; file?: string } = {}): Harness {
+export function harness(opts: { start?: number; file?: string; experiments?: (db: Sqlite, clock: ManualClock) => ExperimentPort } = {}): Harness {
   const db = openSqlite(opts.file ?? ':memory:');
   const clock = new ManualClock(opts.start ?? Date.UTC(2026, 0, 1));
   const profiles = new Map<string, JourneyProfile>();
@@ -79,6 +79,7 @@ export function harness(opts: { start?: number; file?: string } = {}): Harness {
     catalogs: () => ({ get: (name, key) => (name === 'products' ? catalog.get(key) : undefined) }),
     inputs: source,
     audiences: { members: async (_ws, a) => members.get(a) ?? [] },
+    experiments: opts.experiments?.(db, clock),
   });
   return {
     db, clock, journeys, profiles, catalog, members,

@@ -54,7 +54,7 @@ port.on('message', async (m: ToCore) => {
       app.log.notifyAppended();
       return;
     case 'listening':
-      app.delivery.listening(m.url);
+      app.reachableAt(m.url);
       return;
     case 'metrics':
       send({ op: 'metrics', id: m.id, json: await app.metrics.registry.getMetricsAsJSON() });

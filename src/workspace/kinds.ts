@@ -19,6 +19,9 @@ import { GUARDRAILS_KIND, GuardrailsBody, parseGuardrails } from '../journeys/gu
 import { TEMPLATE_KIND, TemplateBody, type Template } from '../templates/definition.js';
 import { isSqlTrait, parseTraitDefinition, TraitDefinitionSchema, type TraitDefinition } from '../traits/definition.js';
 import type { Condition } from '../conditions/condition.js';
+import { OPERATIONS_KIND_SCHEMAS, operationsKinds } from '../operations/kinds.js';
+import { MODELS_KIND_SCHEMA, modelsKind } from '../models/kind.js';
+import { EXPERIMENTS_KIND_SCHEMA, experimentsKind } from '../experiments/kind.js';
 
 /** Definitions by kind, then key: the workspace now, or as it would be after a plan's documents. */
 export type WorkspaceState = Map<string, Map<string, unknown>>;
@@ -70,6 +73,12 @@ export interface KindEffects {
   };
   sourcesChanged(): void;
   now(): number;
+  /** Signals, monitors and alert rules (src/operations): re-read after a change. */
+  operations?: { definitionsChanged(workspaceId: string): Promise<void> };
+  /** Models (src/models): a deleted model's runs and values go; a changed one is rescheduled. */
+  models?: { changed(workspaceId: string, key: string, deleted: boolean): Promise<void> };
+  /** Experiments (src/experiments): the cache the journey engine reads. */
+  experiments?: { changed(workspaceId: string, key: string): Promise<void> };
 }
 
 export const SETTINGS_KIND = 'workspace-settings';
@@ -127,11 +136,14 @@ export const KIND_SCHEMAS: { kind: string; schema: TSchema; singleton?: boolean;
   { kind: CHANNEL_KIND, schema: ChannelBody, description: 'A channel; secrets only by reference: { env: NAME }.' },
   { kind: TEMPLATE_KIND, schema: TemplateBody, description: 'A message template.' },
   { kind: GUARDRAILS_KIND, schema: GuardrailsBody, singleton: true, description: 'Guardrails of every journey send.' },
+  EXPERIMENTS_KIND_SCHEMA,
   {
     kind: JOURNEY_KIND,
     schema: Type.Object({ ...JourneyBody.properties, nodes: Type.Record(Type.String(), Type.Union(Object.values(NODE_SCHEMAS))) }, { additionalProperties: false }),
     description: 'A journey (docs/journeys.md).',
   },
+  ...OPERATIONS_KIND_SCHEMAS,
+  MODELS_KIND_SCHEMA,
 ];
 
 /**
@@ -249,6 +261,8 @@ export function createWorkspaceKinds(fx: KindEffects): WorkspaceKind[] {
         fx.journeys.store.setGuardrails(workspaceId, after ? parseGuardrails(after.body) : {}, fx.now());
       },
     },
+    // Before journeys: a split may be bound to an experiment.
+    experimentsKind(checkShape, async (ws, key) => fx.experiments?.changed(ws, key)),
     {
       kind: JOURNEY_KIND,
       schema: JourneyBody,
@@ -260,6 +274,8 @@ export function createWorkspaceKinds(fx: KindEffects): WorkspaceKind[] {
         fx.journeys.stage.wake();
       },
     },
+    ...operationsKinds(checkShape, async (ws) => fx.operations?.definitionsChanged(ws), (message) => new TandemError('in_use', message, 409)),
+    modelsKind(checkShape, async (ws, key, deleted) => fx.models?.changed(ws, key, deleted)),
   ];
   return kinds;
 }

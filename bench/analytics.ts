@@ -1,0 +1,195 @@
+// `npm run bench -- analytics [--events 10000000] [--profiles 1000000] [--runs 2] [--trials 10] [--no-fresh] [--no-write]`
+//
+// (a) Each report type over a synthetic history of N events, generated straight into a DuckDB warehouse (the real
+// warehouse thread, src/storage/duckdb/warehouse-worker.mjs, with its real tables; the rows are made by SQL inside
+// DuckDB, NOT sent through HTTP, which would take hours at this size), run through the same Analytics class the
+// routes call, side by side in the same run with two baselines over the same table: a plain COUNT(*) GROUP BY event,
+// and a COUNT(*) GROUP BY profile (one pass that touches every profile, as every report must).
+// (b) Freshness: a running Tandem (test/harness.ts) receives one track event through POST /v1/track, and the
+// funnel endpoint is polled until the event is counted; the time from sending to the first answer that counts it.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Analytics } from '../src/analytics/analytics.js';
+import { systemClock } from '../src/core/clock.js';
+import { DuckDbWarehouse } from '../src/storage/duckdb/warehouse.js';
+import { openSqlite } from '../src/storage/sqlite/database.js';
+import { openSqliteSpendStore } from '../src/storage/sqlite/spend-store.js';
+import { startTandem } from '../test/harness.js';
+import { writeSection } from './_process.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const DAY = 86_400_000;
+const WS = 'default';
+
+interface Options { events: number; profiles: number; runs: number; trials: number; fresh: boolean; write: boolean }
+
+function parseArgs(args: string[]): Options {
+  const o: Options = { events: 10_000_000, profiles: 1_000_000, runs: 2, trials: 10, fresh: true, write: true };
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    const v = () => Number(args[++i]);
+    if (a === '--events') o.events = v();
+    else if (a === '--profiles') o.profiles = v();
+    else if (a === '--runs') o.runs = v();
+    else if (a === '--trials') o.trials = v();
+    else if (a === '--no-fresh') o.fresh = false;
+    else if (a === '--no-write') o.write = false;
+    else throw new Error(`unknown option ${a}`);
+  }
+  return o;
+}
+
+const NAMES = ['Page Viewed', 'Page Viewed', 'Page Viewed', 'Product Viewed', 'Product Viewed', 'Product Added', 'Checkout Started', 'Order Completed', 'Ad Clicked', 'Message Sent', 'Session Started', 'Session Started'];
+
+/**
+ * The history, from seeded hashes so every run sees the same data: events of 12 kinds over 90 days spread over
+ * the profiles (the high 32 bits of each seeded hash, so that the draws are independent); a fifth of page views carry UTM parameters (3 sources, 20 campaigns), ad clicks a channel and a
+ * campaign, messages a channel and a journey, orders a revenue. m_events maps each event to its profile, as the
+ * mirror does; m_profiles holds a plan trait.
+ */
+async function generate(w: DuckDbWarehouse, o: Options, start: number): Promise<void> {
+  const N = o.events;
+  const P = o.profiles;
+  const names = `[${NAMES.map((n) => `'${n}'`).join(', ')}]`;
+  await w.query(`
+    CREATE TEMP TABLE g AS
+    SELECT i AS id, 'p' || CAST((hash(i, 1) >> 32) % ${P} AS VARCHAR) AS pid,
+           ${names}[1 + CAST((hash(i, 2) >> 32) % ${NAMES.length} AS INTEGER)] AS ev,
+           ${start} + CAST(hash(i, 3) % ${90 * DAY} AS BIGINT) AS ts
+    FROM range(1, ${N} + 1) t(i)`);
+  await w.query(`
+    INSERT INTO events
+    SELECT id, '${WS}', 'bench', 'm' || id, 'track', ev, pid, NULL, ts, ts,
+      CAST(json_object('type', 'track', 'event', ev, 'userId', pid, 'messageId', 'm' || id,
+        'properties', CASE
+          WHEN ev = 'Order Completed' THEN json_object('revenue', 5 + (hash(id, 4) >> 32) % 200)
+          WHEN ev = 'Ad Clicked' THEN json_object('channel', ['facebook', 'google'][1 + CAST((hash(id, 5) >> 32) % 2 AS INTEGER)], 'campaign', 'c' || ((hash(id, 6) >> 32) % 20))
+          WHEN ev = 'Message Sent' THEN json_object('channel', ['mail', 'sms'][1 + CAST((hash(id, 5) >> 32) % 2 AS INTEGER)], 'journey', 'j' || ((hash(id, 6) >> 32) % 5))
+          ELSE json_object('path', '/p/' || ((hash(id, 7) >> 32) % 1000)) END,
+        'context', CASE WHEN ev = 'Page Viewed' AND (hash(id, 8) >> 32) % 5 = 0
+          THEN json_object('campaign', json_object('source', ['google', 'newsletter', 'facebook'][1 + CAST((hash(id, 9) >> 32) % 3 AS INTEGER)], 'medium', 'cpc', 'name', 'c' || ((hash(id, 10) >> 32) % 20)))
+          ELSE json_object('ip', '10.0.0.1') END) AS JSON)
+    FROM g`);
+  await w.query(`INSERT INTO m_events SELECT id, '${WS}', pid, 'track', ev, ts FROM g`);
+  await w.query(`INSERT INTO m_profiles SELECT '${WS}', 'p' || i, CAST(json_object('plan', ['free', 'pro', 'team'][1 + CAST((hash(i, 11) >> 32) % 3 AS INTEGER)]) AS JSON), '{}' FROM range(${P}) t(i)`);
+  await w.query('DROP TABLE g; CHECKPOINT');
+}
+
+/** For profiling scripts: the same history into an open warehouse. */
+export const generateForProfiling = (w: DuckDbWarehouse, events: number, profiles: number, start: number) =>
+  generate(w, { events, profiles, runs: 1, trials: 0, fresh: false, write: false }, start);
+
+async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; result: T }> {
+  const s = performance.now();
+  const result = await fn();
+  return { ms: performance.now() - s, result };
+}
+
+interface Line { name: string; runs: number[]; note: string }
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+async function freshness(trials: number): Promise<number[]> {
+  const t = await startTandem();
+  try {
+    const times: number[] = [];
+    for (let i = 0; i < trials; i++) {
+      const body = { steps: [{ event: 'Fresh Entry' }, { event: 'Fresh Next' }], from: new Date(Date.now() - DAY).toISOString(), to: new Date(Date.now() + DAY).toISOString() };
+      const sent = performance.now();
+      const res = await t.collect('/v1/track', { userId: `fresh-${i}`, event: 'Fresh Entry', properties: {} });
+      if (res.status !== 200) throw new Error(`track answered ${res.status}`);
+      for (;;) {
+        const answer = (await (await t.admin('/analytics/funnel', { method: 'POST', json: body })).json()) as { steps: { count: number }[] };
+        if (answer.steps[0].count === i + 1) break;
+        if (performance.now() - sent > 30_000) throw new Error('event not counted within 30 s');
+      }
+      times.push(performance.now() - sent);
+    }
+    return times;
+  } finally {
+    await t.stop();
+  }
+}
+
+export async function run(args: string[]): Promise<void> {
+  const o = parseArgs(args);
+  const dir = mkdtempSync(join(tmpdir(), 'tandem-bench-analytics-'));
+  const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
+  const loadBefore = load();
+  const warehouse = await DuckDbWarehouse.open(join(dir, 'warehouse.duckdb'), join(dir, 'no-store.db'));
+  const db = openSqlite(join(dir, 'store.db'), 'normal');
+  const lines: Line[] = [];
+  let generationMs = 0;
+  let fieldsMs = 0;
+  let fresh: number[] = [];
+  try {
+    const start = Date.UTC(2026, 0, 1);
+    const from = new Date(start).toISOString();
+    const to = new Date(start + 90 * DAY).toISOString();
+    console.log(`generating ${o.events.toLocaleString('en')} events over ${o.profiles.toLocaleString('en')} profiles in DuckDB ...`);
+    generationMs = (await timed(() => generate(warehouse, o, start))).ms;
+    console.log(`generated in ${(generationMs / 1000).toFixed(1)} s`);
+    const spend = openSqliteSpendStore(db);
+    spend.upsert(WS, Array.from({ length: 20 * 90 }, (_, i) => ({ date: new Date(start + (i % 90) * DAY).toISOString().slice(0, 10), campaign: `c${Math.floor(i / 90)}`, channel: '', spend: 10 + (i % 7) })), Date.now());
+    const analytics = new Analytics({ warehouse, sync: async () => undefined, spend, clock: systemClock });
+    // The one-off extraction of the fields attribution reads (later reports parse only new events).
+    fieldsMs = (await timed(() => analytics.refreshFields())).ms;
+    console.log(`event fields extracted in ${(fieldsMs / 1000).toFixed(1)} s`);
+
+    const range = { from, to };
+    const conversion = { event: 'Order Completed' };
+    const cases: [string, string, () => Promise<unknown>][] = [
+      ['baseline: COUNT(*) GROUP BY event', 'm_events, one workspace', () => warehouse.query('SELECT event, count(*) FROM m_events WHERE workspace_id = $1 GROUP BY event', [WS])],
+      ['baseline: COUNT(*) GROUP BY profile', 'm_events, one workspace', () => warehouse.query('SELECT count(*) FROM (SELECT profile_id, count(*) FROM m_events WHERE workspace_id = $1 GROUP BY profile_id)', [WS])],
+      ['funnel, 3 steps', 'Product Viewed > Product Added > Order Completed, 7d window', () => analytics.funnel(WS, { steps: [{ event: 'Product Viewed' }, { event: 'Product Added' }, conversion], window: '7d', ...range })],
+      ['funnel, 3 steps, breakdown by trait', 'plan', () => analytics.funnel(WS, { steps: [{ event: 'Product Viewed' }, { event: 'Product Added' }, conversion], window: '7d', breakdown: { trait: 'plan' }, ...range })],
+      ['funnel, property filter', 'Order Completed where revenue >= 100', () => analytics.funnel(WS, { steps: [{ event: 'Product Viewed' }, { event: 'Order Completed', where: [{ property: 'revenue', gte: 100 }] }], ...range })],
+      ['retention', 'weekly cohorts on first event, return on Session Started, 8 weeks', () => analytics.retention(WS, { return: { event: 'Session Started' }, period: 'week', periods: 8, ...range })],
+      ['paths', 'top 10 paths of 3 events after Product Added, within 1d', () => analytics.paths(WS, { anchor: { event: 'Product Added' }, steps: 3, top: 10, within: '1d', ...range })],
+      ['attribution, 6 models', 'UTM + ad clicks + messages, 30d lookback, by campaign', () => analytics.attribution(WS, { conversion, lookback: '30d', ...range })],
+      ['campaigns', 'attribution by campaign + spend, CPA and ROAS', () => analytics.campaigns(WS, { conversion, lookback: '30d', ...range })],
+    ];
+    for (const [name, note, fn] of cases) {
+      const runs: number[] = [];
+      for (let r = 0; r < o.runs; r++) runs.push((await timed(fn)).ms);
+      lines.push({ name, runs, note });
+      console.log(`${name.padEnd(40)} ${runs.map((ms) => `${Math.round(ms)} ms`).join(', ')}`);
+    }
+  } finally {
+    await warehouse.close();
+    db.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  if (o.fresh) {
+    fresh = await freshness(o.trials);
+    console.log(`freshness (send -> counted in a funnel): median ${Math.round(median(fresh))} ms, max ${Math.round(Math.max(...fresh))} ms over ${fresh.length} events`);
+  }
+  const loadAfter = load();
+  const section = [
+    '## analytics',
+    '',
+    '`npm run bench -- analytics` (bench/analytics.ts). Reports over a synthetic history generated **straight into the DuckDB',
+    'warehouse** (the real warehouse thread and tables; rows made by SQL inside DuckDB, not sent through HTTP), run',
+    'through the same `Analytics` class the routes call, beside two baselines over the same table in the same run.',
+    `Each report ran ${o.runs} times in a row; the first run includes DuckDB's cold caches.`,
+    '',
+    `- Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GB; load average before ${loadBefore}, after ${loadAfter} (shared with other work).`,
+    `- History: ${o.events.toLocaleString('en')} events, ${o.profiles.toLocaleString('en')} profiles, 90 days; generated in ${(generationMs / 1000).toFixed(1)} s.`,
+    `- One-off extraction of the attribution fields (a_event_fields) over all ${o.events.toLocaleString('en')} events: ${(fieldsMs / 1000).toFixed(1)} s (afterwards only new events are parsed, at each report).`,
+    '',
+    '| report | what | runs (ms) |',
+    '|---|---|---|',
+    ...lines.map((l) => `| ${l.name} | ${l.note} | ${l.runs.map((ms) => Math.round(ms)).join(', ')} |`),
+    '',
+    ...(fresh.length
+      ? [`Freshness: a running Tandem received one track event through \`POST /v1/track\`; \`POST /api/v1/analytics/funnel\` was polled until it counted it. Over ${fresh.length} events: median ${Math.round(median(fresh))} ms, max ${Math.round(Math.max(...fresh))} ms from sending to the first answer that counted it.`, '']
+      : []),
+  ].join('\n');
+  if (o.write) writeSection(join(ROOT, 'docs', 'benchmarks.md'), 'analytics', section);
+  console.log(`\n${section}`);
+}

@@ -1,0 +1,90 @@
+import { FIELDS_TABLE } from '../event-fields.js';
+import type { TimeRange } from '../range.js';
+import type { AttributionRequest } from '../schema.js';
+import { matchingEvents, SqlParams } from '../sql.js';
+
+export const DEFAULT_ADS = ['Ad Clicked', 'Ad Viewed'];
+export const DEFAULT_MESSAGES = ['Message Sent'];
+
+/**
+ * The common part of every attribution query, as CTEs (docs/analytics.md):
+ * - `conv`: conversion events from `from - lookback` on (those before `from` only close earlier journeys);
+ * - `touch`: touchpoints (UTM parameters in context.campaign, ad events, Tandem's delivery events), each with a
+ *   channel and a campaign;
+ * - `tc`: each touchpoint with the profile's next conversion at or after it (an ASOF join) and whether it is
+ *   credited to it: the conversion falls in [from, to) and at most `lookback` after the touch;
+ * - `jw`: every journey's touchpoints with their position, the journey's length, their neighbours and their
+ *   time-decay share (weight 2^(-age / halfLife) over the journey's sum); `j` the
+ *   credited ones (their journey is their conversion, `jc`).
+ * A touchpoint counts as the state `sk`, a hash of (channel, campaign) (campaign NULL when grouping by channel);
+ * `states` names them.
+ */
+export function journeyCtes(p: SqlParams, workspaceId: string, req: AttributionRequest, range: TimeRange, lookbackMs: number, halfLifeMs: number, groupBy: 'channel' | 'campaign'): string {
+  const ws = p.add(workspaceId);
+  const revenuePath = req.revenueProperty ?? 'revenue';
+  // The default revenue property is read from a_event_fields; another one from the message (slower: JSON per conversion).
+  const revenue = revenuePath === 'revenue'
+    ? { cols: ['f.revenue AS revenue'], join: true }
+    : { cols: [`TRY_CAST(${p.propertyAt('e.message', revenuePath)} AS DOUBLE) AS revenue`], join: false };
+  const conversions = matchingEvents(p, ws, req.conversion, revenue.cols, !revenue.join);
+  const convSql = revenue.join
+    ? conversions.replace(' FROM m_events m', ` FROM m_events m LEFT JOIN ${FIELDS_TABLE} f ON f.event_id = m.event_id`)
+    : conversions;
+  const from = p.add(range.from, 'bigint');
+  const to = p.add(range.to, 'bigint');
+  const lookback = p.add(lookbackMs, 'bigint');
+  const halfLife = p.add(halfLifeMs, 'double');
+  const tp = req.touchpoints ?? {};
+  const ads = (tp.ads ?? DEFAULT_ADS).map((e) => p.add(e));
+  const messages = (tp.messages ?? DEFAULT_MESSAGES).map((e) => p.add(e));
+  const named = [...ads, ...messages];
+  const inRange = `m.workspace_id = ${ws} AND m.ts >= ${from} - ${lookback} AND m.ts < ${to}`;
+  const branches: string[] = [];
+  if (tp.utm !== false) {
+    branches.push(
+      `SELECT m.event_id, hash(m.profile_id) AS pk, m.ts, COALESCE(f.utm_source, f.utm_medium, '(none)') AS channel, f.utm_campaign AS campaign ` +
+        `FROM m_events m JOIN ${FIELDS_TABLE} f ON f.event_id = m.event_id ` +
+        `WHERE ${inRange} AND COALESCE(f.utm_source, f.utm_medium, f.utm_campaign) IS NOT NULL${named.length ? ` AND (m.event IS NULL OR m.event NOT IN (${named.join(', ')}))` : ''}`,
+    );
+  }
+  if (ads.length) {
+    branches.push(
+      `SELECT m.event_id, hash(m.profile_id) AS pk, m.ts, COALESCE(f.channel, f.utm_source, 'ads') AS channel, COALESCE(f.campaign, f.utm_campaign) AS campaign ` +
+        `FROM m_events m LEFT JOIN ${FIELDS_TABLE} f ON f.event_id = m.event_id WHERE ${inRange} AND m.event IN (${ads.join(', ')})`,
+    );
+  }
+  if (messages.length) {
+    branches.push(
+      `SELECT m.event_id, hash(m.profile_id) AS pk, m.ts, COALESCE(f.channel, 'tandem') AS channel, COALESCE(f.journey, f.template, f.campaign) AS campaign ` +
+        `FROM m_events m LEFT JOIN ${FIELDS_TABLE} f ON f.event_id = m.event_id WHERE ${inRange} AND m.event IN (${messages.join(', ')})`,
+    );
+  }
+  const touch = branches.length
+    ? branches.join('\nUNION ALL\n')
+    : 'SELECT NULL::BIGINT AS event_id, NULL::UBIGINT AS pk, NULL::BIGINT AS ts, NULL::VARCHAR AS channel, NULL::VARCHAR AS campaign WHERE FALSE';
+  const campaignKey = groupBy === 'campaign' ? 'campaign' : 'NULL::VARCHAR';
+  return `
+    conv AS (SELECT * FROM (${convSql}) c WHERE c.ts >= ${from} - ${lookback} AND c.ts < ${to}),
+    touch_named AS MATERIALIZED (SELECT event_id, pk, ts, channel AS key_channel, ${campaignKey} AS key_campaign FROM (${touch}) t),
+    -- Sorts carry a state's hash, not its names (states: the names of each hash).
+    touch AS (SELECT event_id, pk, ts, hash(key_channel, key_campaign) AS sk FROM touch_named),
+    states AS (SELECT DISTINCT hash(key_channel, key_campaign) AS sk, key_channel, key_campaign FROM touch_named),
+    tc AS (
+      SELECT t.*, c.event_id AS conv_id, c.ts AS conv_ts, c.revenue AS revenue,
+             (c.event_id IS NOT NULL AND c.ts >= ${from} AND c.ts - t.ts <= ${lookback}) AS credited
+      FROM touch t ASOF LEFT JOIN conv c ON t.pk = c.pk AND t.ts <= c.ts
+    ),
+    -- Journeys: a conversion's credited touchpoints (jc), or a profile's touchpoints of the range credited to none (ju).
+    jt AS (
+      SELECT tc.*, CASE WHEN credited THEN conv_id END AS jc, CASE WHEN NOT credited THEN pk END AS ju,
+             CASE WHEN credited THEN pow(0.5, (conv_ts - ts) / ${halfLife}) END AS weight
+      FROM tc WHERE credited OR ts >= ${from}
+    ),
+    -- One sort for everything per journey: position, length, neighbours (Markov) and time-decay shares.
+    jw AS MATERIALIZED (
+      SELECT jt.*, row_number() OVER w AS pos, count(*) OVER wp AS n, weight / sum(weight) OVER wp AS decay,
+             lag(sk) OVER w AS psk, lag(event_id) OVER w AS pe, lead(event_id) OVER w AS ne
+      FROM jt WINDOW w AS (PARTITION BY jc, ju ORDER BY ts, event_id), wp AS (PARTITION BY jc, ju)
+    ),
+    j AS (SELECT * FROM jw WHERE credited)`;
+}
