@@ -55,6 +55,21 @@ describe('tandem start with a front and a core thread', () => {
     expect(profile).toBeDefined();
   });
 
+  it('reports per-message problems the same way for a small batch (checked on the loop) and a large one (on a collect thread)', async () => {
+    const key = front.firstStart.writeKey!;
+    const batch = (n: number) => ({ batch: [{ type: 'track', userId: 'front-b', event: 'Ok', properties: { pad: 'x'.repeat(100) } }, ...Array.from({ length: n }, (_, i) => ({ type: 'track', userId: `front-b${i}`, event: 'Ok' })), { type: 'track', event: 'No one' }] });
+    const small = await collect(key, '/v1/batch', batch(1));
+    const large = await collect(key, '/v1/batch', batch(200));
+    expect(JSON.stringify(batch(200)).length).toBeGreaterThan(8192);
+    const [s, l] = [(await small.json()) as { accepted: number; errors: { index: number; code: string; path: string }[] }, (await large.json()) as { accepted: number; errors: { index: number; code: string; path: string }[] }];
+    expect(s.accepted).toBe(2);
+    expect(l.accepted).toBe(201);
+    expect(s.errors).toHaveLength(1);
+    expect(l.errors).toHaveLength(1);
+    expect(l.errors[0]).toMatchObject({ code: s.errors[0].code, path: s.errors[0].path.replace("batch[2]", "batch[201]") });
+    expect([s.errors[0].index, l.errors[0].index]).toEqual([2, 201]);
+  });
+
   it('answers one /metrics for the process with the front and core counters, each family once', async () => {
     const text = await until(async () => {
       const t = await (await fetch(`${front.url}/metrics`)).text();
