@@ -1,6 +1,7 @@
 // `npm run bench -- journeys [--rate 2000] [--seconds 20] [--profiles 1000000] [--spread 600] [--no-fast] [--no-timers] [--no-write]`
 //
-// (a) Event to message dispatched at a local HTTP sink: a running Tandem (in this process) with one journey
+// (a) Event to message dispatched at a local HTTP sink: a running Tandem (as `tandem start` runs it: collection on
+//     this thread, the pipeline on a core thread) with one journey
 //     `trigger: Bench Ping -> webhook`, track events offered at a fixed rate from a separate process, the sink in a
 //     third process; each event carries the instant it was sent, the sink records the instant the webhook arrived.
 //     Baseline, same run: the sender POSTs the same number of requests straight to the same sink.
@@ -15,7 +16,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import pino from 'pino';
-import { createApp } from '../src/app.js';
+import { startFront } from '../src/server/front.js';
 import { systemClock } from '../src/core/clock.js';
 import { parseConfig } from '../src/core/config.js';
 import { createJourneys } from '../src/journeys/journeys.js';
@@ -81,25 +82,29 @@ async function fastPath(o: Options): Promise<FastResult> {
   const sinkUrl = `http://127.0.0.1:${(await sink.line).split(' ')[1]}`;
   const sinkStats = async () => (await (await fetch(`${sinkUrl}/stats`)).json()) as Record<string, { latencies: number[]; repeats: number } | undefined>;
   const dir = mkdtempSync(join(tmpdir(), 'tandem-bench-journeys-'));
-  const app = await createApp({ config: parseConfig({ dataDir: dir, port: 0, logLevel: 'silent' }), adminToken: TOKEN, logger: pino({ level: 'silent' }) });
+  // The shape `tandem start` runs: collection on this thread, the pipeline and admin API on a core thread.
+  const front = await startFront(parseConfig({ dataDir: dir, port: 0, logLevel: 'silent' }), pino({ level: 'silent' }), TOKEN);
+  const peek = new Database(join(dir, 'store.db'), { readonly: true });
+  const one = (sql: string) => (peek.prepare(sql).pluck().get() as number | null) ?? 0;
   try {
-    const url = await app.listen();
+    const url = front.url;
     const admin = async (path: string, body: unknown) => {
       const res = await fetch(`${url}/api/v1${path}`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
       if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`);
     };
     await admin('/channels', { key: 'sink', type: 'webhook', settings: { url: `${sinkUrl}/journey` } });
     await admin('/journeys', { key: 'ping', trigger: { type: 'event', event: 'Bench Ping' }, re_entry: { policy: 'always' }, start: 'hook', nodes: { hook: { type: 'webhook', channel: 'sink' } } });
-    const auth = `Basic ${Buffer.from(`${app.firstStart.writeKey}:`).toString('base64')}`;
+    const auth = `Basic ${Buffer.from(`${front.firstStart.writeKey}:`).toString('base64')}`;
+    // Settled: the stored events stop growing, the journeys have read them all and no message is pending.
     const settle = async () => {
-      for (let i = 0; i < 3; i++) {
-        await app.events.drain();
-        await app.resolve.drain();
-        await app.apply.drain();
-        await app.journeys.drain();
-        await app.delivery.dispatcher.drain();
+      let last = '';
+      for (;;) {
+        await sleep(500);
+        const stored = one('SELECT MAX(id) FROM events');
+        const now = `${stored} ${one("SELECT position FROM journey_positions WHERE consumer = 'journeys'")} ${one("SELECT COUNT(*) FROM delivery_messages WHERE state = 'pending'")}`;
+        if (now === last && now.startsWith(`${stored} ${stored} 0`)) break;
+        last = now;
       }
-      await sleep(500);
     };
     const job = { mode: 'tandem', url, auth, rate: o.rate, perRequest: o.perRequest, users: o.users };
     await load({ ...job, seconds: 2 }); // warm-up: JIT, first profiles
@@ -107,8 +112,6 @@ async function fastPath(o: Options): Promise<FastResult> {
     await sinkStats();
     console.error(`(a) offering ${n(o.rate)} events/s for ${o.seconds} s ...`);
     // Where the backlog sits, once a second: events stored, resolved, applied, seen by journeys; messages pending.
-    const peek = new Database(join(dir, 'store.db'), { readonly: true });
-    const one = (sql: string) => (peek.prepare(sql).pluck().get() as number | null) ?? 0;
     const backlog: string[] = [];
     const sampler = setInterval(() => {
       const stored = one('SELECT MAX(id) FROM events');
@@ -116,7 +119,6 @@ async function fastPath(o: Options): Promise<FastResult> {
     }, 1000);
     const run = await load({ ...job, seconds: o.seconds });
     clearInterval(sampler);
-    peek.close();
     console.error(`(a) backlog, once a second:\n  ${backlog.join('\n  ')}`);
     await settle(); // messages of events still in the pipeline when sending stops count too
     const journey = (await sinkStats()).journey;
@@ -129,7 +131,8 @@ async function fastPath(o: Options): Promise<FastResult> {
       journey: stats(journey?.latencies ?? []), baseline: stats(direct?.latencies ?? []), repeats: journey?.repeats ?? 0,
     };
   } finally {
-    await app.close();
+    peek.close();
+    await front.close();
     sink.proc.kill();
     rmSync(dir, { recursive: true, force: true });
   }

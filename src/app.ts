@@ -148,7 +148,7 @@ export async function createApp(options: AppOptions): Promise<App> {
   // store.db holds state derived from the log (recomputed from it after a power cut), so it does not fsync every
   // commit; the log is the durable record and follows storage.sync. See docs/decisions/0003.
   const db = openSqlite(join(config.dataDir, 'store.db'), 'normal');
-  const checkpoints = new BackgroundCheckpoints(db, join(config.dataDir, 'store.db'), (message) => logger.error(message));
+  const checkpoints = new BackgroundCheckpoints(join(config.dataDir, 'store.db'), (message) => logger.error(message));
   const store = openSqliteStore(db, clock);
   const log = new SqliteLog(join(config.dataDir, 'log.db'), config.collect.partitions, config.storage.sync);
   const warehouse = await DuckDbWarehouse.open(join(config.dataDir, 'warehouse.duckdb'), join(config.dataDir, 'store.db'));

@@ -1,20 +1,18 @@
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
-import type { Sqlite } from './database.js';
 
 /** The checkpoint thread: its own connection copies the WAL back into the database file, beside the event loop. */
 const CHECKPOINTER = `
 const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.driver);
 const db = new Database(workerData.file);
-db.pragma('busy_timeout = 5000');
+// Never wait: busy now means try again on the next tick.
+db.pragma('busy_timeout = 0');
 const run = () => {
   try {
-    const [r] = db.pragma('wal_checkpoint(PASSIVE)');
-    // The WAL file restarts from its beginning only when a commit finds it wholly checkpointed, which a busy writer
-    // rarely does: past the limit it is checkpointed and truncated in one go (writers wait for that moment).
-    if (r && r.log > workerData.truncatePages) db.pragma('wal_checkpoint(TRUNCATE)');
+    db.pragma('wal_checkpoint(PASSIVE)');
   } catch (error) {
+    if (error && error.code === 'SQLITE_BUSY') return;
     parentPort.postMessage(String((error && error.message) || error));
   }
 };
@@ -29,18 +27,18 @@ parentPort.on('message', (m) => {
 `;
 
 /**
- * Moves a database's WAL checkpoints off the connection that commits: SQLite otherwise runs them inside the COMMIT
- * that crosses wal_autocheckpoint, on the event loop of the pipeline (about half of a commit's cost under load).
- * The committing connection stops checkpointing; a thread checkpoints every `intervalMs` (PASSIVE: it never
- * blocks a writer or a reader).
+ * Does most of a database's WAL checkpointing off the connection that commits: SQLite runs a checkpoint inside
+ * the COMMIT that crosses wal_autocheckpoint, on the pipeline's event loop (about half of a commit's cost under
+ * load). A thread copies the WAL's frames into the database every `intervalMs` (PASSIVE: it never blocks a writer
+ * or a reader), so the committing connection's own automatic checkpoint finds little left to copy; it stays on,
+ * because only a writer's checkpoint lets the WAL file start again from its beginning (without it the file grows).
  */
 export class BackgroundCheckpoints {
   private readonly worker: Worker;
 
-  constructor(db: Sqlite, file: string, onError: (message: string) => void, intervalMs = 200) {
-    db.pragma('wal_autocheckpoint = 0');
+  constructor(file: string, onError: (message: string) => void, intervalMs = 200) {
     const driver = createRequire(import.meta.url).resolve('better-sqlite3');
-    this.worker = new Worker(CHECKPOINTER, { eval: true, workerData: { file, driver, intervalMs, truncatePages: 4096 } });
+    this.worker = new Worker(CHECKPOINTER, { eval: true, workerData: { file, driver, intervalMs } });
     this.worker.unref();
     this.worker.on('message', (m: string) => onError(`WAL checkpoint of ${file} failed: ${m}`));
     this.worker.on('error', (error) => onError(`WAL checkpoint thread of ${file} failed: ${error.message}`));
