@@ -43,6 +43,7 @@ import { Audiences } from './audiences/audiences.js';
 import { WarehouseConditions } from './audiences/warehouse-inputs.js';
 import { audiencesRoutes } from './server/audiences-routes.js';
 import { traitsRoutes } from './server/traits-routes.js';
+import { backfillsRoutes } from './server/backfills-routes.js';
 import { streamingTraits } from './apply/traits.js';
 import { openSqliteApplyStore } from './storage/sqlite/apply-store.js';
 import { ProfileMirror } from './audiences/profile-mirror.js';
@@ -78,6 +79,21 @@ import { openSqliteOperationsStore } from './storage/sqlite/operations-store.js'
 import { Models } from './models/models.js';
 import { modelsRoutes } from './server/models-routes.js';
 import { openSqliteModelStore } from './storage/sqlite/model-store.js';
+import { Metadata, observeApplyCommits } from './metadata/metadata.js';
+import { metadataRoutes } from './server/metadata-routes.js';
+import { Personalizer } from './personalize/personalizer.js';
+import { GeoDatabase } from './personalize/geo.js';
+import { personalizeAdminRoutes, personalizeRoutes } from './server/personalize-routes.js';
+import { openSqlitePersonalizeStore } from './storage/sqlite/personalize-store.js';
+import { openSqliteUsersStore } from './storage/sqlite/users-store.js';
+import { Users } from './users/users.js';
+import { attributeAuditToCaller } from './users/caller-context.js';
+import { usersRoutes } from './server/users-routes.js';
+import { consoleRoutes } from './server/console-routes.js';
+import { Transforms } from './transforms/transforms.js';
+import { Migrations } from './migrations/migrations.js';
+import { migrationsRoutes } from './server/migrations-routes.js';
+import { openSqliteMigrationStore } from './storage/sqlite/migration-store.js';
 
 export const DEFAULT_WORKSPACE = 'default';
 
@@ -130,6 +146,14 @@ export interface App {
   models: Models;
   /** Experiments: assignment, holdouts, decide nodes, results from the warehouse (docs/experiments.md). */
   experiments: Experiments;
+  /** Observed schema, data dictionary, lineage and governance hooks (docs/metadata.md). */
+  metadata: Metadata;
+  /** POST /v1/personalize: exposable profile parts and decisions, with their log and bandit models (docs/personalization.md). */
+  personalizer: Personalizer;
+  /** Event functions, webhook sources and SQL models (docs/transformations.md). */
+  transforms: Transforms;
+  /** Data migrations: renames and retypes of the history with their definitions, bulk trait files (docs/migrations.md). */
+  migrations: Migrations;
   /** Secrets created on this start, shown once: a generated admin token, the default source's write key. */
   firstStart: { adminToken?: string; writeKey?: string };
   listen(): Promise<string>;
@@ -150,6 +174,8 @@ export async function createApp(options: AppOptions): Promise<App> {
   const db = openSqlite(join(config.dataDir, 'store.db'), 'normal');
   const checkpoints = new BackgroundCheckpoints(join(config.dataDir, 'store.db'), (message) => logger.error(message));
   const store = openSqliteStore(db, clock);
+  // Metadata (docs/metadata.md): the observed schema in memory, flushed to store.db every few seconds.
+  const metadata = new Metadata({ db, store, clock, onError: (message) => logger.warn(message) });
   const log = new SqliteLog(join(config.dataDir, 'log.db'), config.collect.partitions, config.storage.sync);
   const warehouse = await DuckDbWarehouse.open(join(config.dataDir, 'warehouse.duckdb'), join(config.dataDir, 'store.db'));
   const metrics = createMetrics({ processMetrics: options.processMetrics ?? true });
@@ -190,9 +216,11 @@ export async function createApp(options: AppOptions): Promise<App> {
   // Apply (docs/audiences.md): follows the resolve stage in store.db, committing its effects with its position.
   // Every apply commit (its position moved) wakes the journeys stage, which reads only events applied so far.
   let wakeJourneys = () => undefined as void;
-  const applyStore = afterCommit(openSqliteApplyStore(db), () => wakeJourneys());
+  const applyStore = afterCommit(observeApplyCommits(openSqliteApplyStore(db), (commit) => metadata.onApplyCommit(commit)), () => wakeJourneys());
   const registry = new DefinitionRegistry(store, (message) => logger.warn(message));
   registry.useTraits(streamingTraits);
+  // Changed audiences and traits are backfilled beside their active version, which answers until the switch.
+  registry.useVersions(applyStore);
   const facts: FactsProvider = async (workspaceId, id) => {
     const view = await profiles.get(workspaceId, id);
     if (!view || view.id !== id) return undefined;
@@ -273,6 +301,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     onError: (message) => logger.warn(message),
   });
   events.subscribe((stored) => operations.onStored(stored));
+  events.subscribe((stored) => metadata.onStored(stored));
 
   // Models (docs/models.md) train in the slow loop on the warehouse, read only, like SQL traits; their per-profile
   // values go through the apply stage as a batch-only computed trait.
@@ -286,24 +315,81 @@ export async function createApp(options: AppOptions): Promise<App> {
     },
   });
 
+  // Personalization (docs/personalization.md): answered from the fast loop's state; rewards from stored events.
+  const personalizer = new Personalizer({
+    definitions: store.definitions, profiles, catalogs: (ws) => catalogs.lookup(ws), store: openSqlitePersonalizeStore(db), clock,
+    geo: config.personalize.geoDatabase ? GeoDatabase.fromFile(config.personalize.geoDatabase) : undefined,
+    onError: (message) => logger.warn(message),
+  });
+  events.subscribe((stored) => personalizer.onStored(stored));
+  privacy.hooks.push({ name: 'personalize', erase: async (workspaceId, profileIds) => personalizer.eraseProfiles(workspaceId, profileIds) });
+
+  // Transformations (docs/transformations.md): event functions run in the events stage before storage; SQL models
+  // materialise in the warehouse and may feed a computed trait (through the apply stage) or a catalog.
+  const transforms = new Transforms({
+    store, clock, events, collector, catalogs, maxDepth: config.collect.maxDepth, defaultWorkspace: DEFAULT_WORKSPACE, registry: metrics.registry,
+    warehouse, sync: () => conditions.sync(), apply, onError: (message) => logger.warn(message),
+  });
+
   const sources = new Map<string, Source>();
+  const sourceByWriteKey = async (writeKey: string) => {
+    const hash = sha256(writeKey);
+    let source = sources.get(hash);
+    if (!source) {
+      source = await store.sources.byWriteKeyHash(hash);
+      if (source) {
+        await plans.prepare(source.workspaceId);
+        sources.set(hash, source);
+      }
+    }
+    return source;
+  };
   const sourcesChanged = () => {
     sources.clear();
+    transforms.functions.changed(DEFAULT_WORKSPACE);
     options.front?.sourcesChanged();
   };
   // Workspace as code: every definable kind with the same validation as its routes and its side effects after a commit.
   const workspace = new WorkspaceService({
     store, clock, onError: (message) => logger.error(message),
+    advise: (workspaceId, changes, proposed) => metadata.advise(workspaceId, changes, proposed),
     kinds: createWorkspaceKinds({
-      plans, identityRules, apply, sqlTraits, delivery, catalogs, journeys, sourcesChanged, now: () => clock.now(), operations, models, experiments,
+      plans, identityRules, apply, sqlTraits, delivery, catalogs, journeys, sourcesChanged, now: () => clock.now(), operations, models, experiments, personalize: personalizer, metadata,
+      transforms: transforms.effects,
+      aliases: {
+        async changed(workspaceId, body) {
+          await plans.prepare(workspaceId);
+          plans.aliasesChanged(workspaceId, body);
+        },
+      },
     }),
   });
+  // Data migrations (docs/migrations.md): they rewrite store.db's history and the warehouse copy, and update
+  // definitions through the workspace service, so each is one workspace version.
+  const migrations = new Migrations({
+    store, history: openSqliteMigrationStore(db), copy: warehouse, workspace, clock, apply, profiles, onError: (message) => logger.error(message),
+    pipeline: { drain: async () => { await events.drain(); await resolve.drain(); }, exclusive: (fn) => resolve.exclusive(fn) },
+    collect: async (source, messages, receivedAt) => collector.collect(source, { kind: 'import' }, { batch: messages }, receivedAt),
+    async migrationsSource(workspaceId) {
+      const existing = await store.sources.get(workspaceId, 'migrations');
+      if (existing) return existing;
+      const { source } = await createSource(store, workspaceId, { key: 'migrations', name: 'Data migrations' }, { author: 'tandem', message: 'the source of bulk trait updates (docs/migrations.md)' });
+      sourcesChanged();
+      return source;
+    },
+  });
+  // Console users and sessions (docs/console.md); audit entries written during a request name its caller.
+  attributeAuditToCaller(store.audit);
+  const sessionTtlMs = 12 * 3_600_000;
+  const users = new Users({ store: openSqliteUsersStore(db), clock, sessionTtlMs });
   const http = await buildHttp({
     logger,
+    sessions: users,
     store,
     clock,
     metrics,
     stage: events,
+    mask: metadata,
     collect: {
       collector,
       pool,
@@ -313,22 +399,13 @@ export async function createApp(options: AppOptions): Promise<App> {
       clock,
       config: config.collect,
       metrics,
-      async sourceByWriteKey(writeKey) {
-        const hash = sha256(writeKey);
-        let source = sources.get(hash);
-        if (!source) {
-          source = await store.sources.byWriteKeyHash(hash);
-          if (source) {
-            await plans.prepare(source.workspaceId);
-            sources.set(hash, source);
-          }
-        }
-        return source;
-      },
+      sourceByWriteKey,
     },
     ready: async () => (await store.workspaces.get(DEFAULT_WORKSPACE)) !== undefined,
     onSourcesChange: sourcesChanged,
     adminPlugins: [
+      // First, and in the admin context: its onSend hook adds deprecation warnings to the other kinds' saves.
+      metadataRoutes({ store, clock, metadata }),
       (admin) => trackingPlansRoutes(admin, { store, clock, plans }),
       (admin) => quarantineRoutes(admin, { store, quarantine }),
       (admin) => channelsRoutes(admin, { store, clock, delivery }),
@@ -339,19 +416,24 @@ export async function createApp(options: AppOptions): Promise<App> {
       (admin) => experimentsRoutes(admin, { store, clock, experiments }),
       audiencesRoutes({ audiences, clock }),
       traitsRoutes({ store, clock, apply, sqlTraits }),
-      profilesRoutes({ profiles, identity, sources: store.sources }),
+      backfillsRoutes({ store, applyStore, clock }),
+      profilesRoutes({ profiles, identity, sources: store.sources, mask: metadata }),
       privacyRoutes({ privacy, store, clock }),
       identityRulesRoutes({ store, clock, onChange: (workspaceId) => identityRules.invalidate(workspaceId) }),
       identityGraphRoutes({ store, identity, rules: identityRules, editor: identityGraph }),
       accountsRoutes({ accounts: new Accounts(identity, store.sources) }),
       workspaceRoutes({ workspace }),
       versionsRoutes({ workspace }),
+      migrationsRoutes({ migrations }),
       // Reports (docs/analytics.md) read the warehouse after copying what the pipeline has resolved.
       analyticsRoutes({ analytics: new Analytics({ warehouse, sync: () => conditions.sync(), spend: openSqliteSpendStore(db), clock }) }),
       (admin) => operationsRoutes(admin, { store, clock, operations }),
       (admin) => modelsRoutes(admin, { store, clock, models }),
+      transforms.adminRoutes,
+      personalizeAdminRoutes({ store, clock, personalizer }),
+      usersRoutes({ users, store, clock, sessionTtlMs }),
     ],
-    publicPlugins: [(app) => trackingLinksRoutes(app, { delivery, privacy })],
+    publicPlugins: [(app) => trackingLinksRoutes(app, { delivery, privacy }), (app) => consoleRoutes(app), personalizeRoutes({ personalizer, collector, log, clock, load, sourceByWriteKey }), transforms.publicRoutes],
   });
 
   events.start();
@@ -365,6 +447,9 @@ export async function createApp(options: AppOptions): Promise<App> {
   experiments.start();
   operations.start();
   models.start();
+  transforms.start();
+  metadata.start();
+  personalizer.start();
   void privacy.recover();
 
   const reachableAt = (url: string) => {
@@ -372,7 +457,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     baseUrl = url;
   };
   return {
-    config, clock, store, log, warehouse, metrics, http, collector, events, sink, resolve, apply, sqlTraits, mirror, privacy, identityGraph, catalogs, delivery, journeys, workspace, operations, models, experiments, firstStart,
+    config, clock, store, log, warehouse, metrics, http, collector, events, sink, resolve, apply, sqlTraits, mirror, privacy, identityGraph, catalogs, delivery, journeys, workspace, operations, models, experiments, personalizer, metadata, transforms, migrations, firstStart,
     async listen() {
       const url = await http.listen({ host: config.host, port: config.port });
       reachableAt(url);
@@ -381,6 +466,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     reachableAt,
     async close() {
       await http.close();
+      await migrations.idle();
       await pool?.close();
       await events.stop();
       await resolve.stop();
@@ -389,11 +475,14 @@ export async function createApp(options: AppOptions): Promise<App> {
       await delivery.stop();
       await sqlTraits.stop();
       await models.stop();
+      await transforms.stop();
+      personalizer.stop();
       await apply.stop();
       await mirror.stop();
       await sink.stop();
       await privacy.idle();
       await operations.stop();
+      metadata.stop();
       await log.close();
       await store.close();
       await checkpoints.close();

@@ -3,6 +3,8 @@ import { loadConfigFile, parseConfig, type Config } from './core/config.js';
 import { TandemError } from './core/errors.js';
 import { demoCommand } from './demo/command.js';
 import { workspaceCommands } from './workspace/cli.js';
+import { functionsCommand } from './transforms/functions-cli.js';
+import { migrateCommand } from './migrations/cli.js';
 
 const portNumber = (value: string) => {
   const n = Number(value);
@@ -50,6 +52,10 @@ export function program(): Command {
     .option('--config <file>', 'configuration file (YAML or JSON)')
     .action(async (opts) => {
       const config = resolveConfig(opts);
+      // The web console (docs/console.md) is built here when console/dist is missing or stale; a failed build is logged
+      // and the API starts anyway, serving a page that says so at /.
+      const { ensureConsoleBuilt } = await import('./server/console-build.js');
+      await ensureConsoleBuilt((line) => process.stdout.write(`${line}\n`));
       // Loaded on demand: the workspace commands only talk HTTP and start faster without the whole app.
       const server = config.pipeline.thread ? await startThreaded(config) : await startSingle(config);
       const lines = [`Tandem is running at ${server.url}`, `  data directory: ${config.dataDir}`];
@@ -66,7 +72,9 @@ export function program(): Command {
     });
 
   cli.addCommand(demoCommand());
+  cli.addCommand(functionsCommand());
   for (const command of workspaceCommands()) cli.addCommand(command);
+  cli.addCommand(migrateCommand());
 
   return cli;
 }

@@ -314,6 +314,21 @@ describe('campaigns', () => {
   });
 });
 
+describe('privacy', () => {
+  it('forgets an erased person: no report counts them, and their extracted fields go', async () => {
+    const found = await t.admin('/profiles/lookup?type=user_id&value=a3');
+    const { id } = (await found.json()) as { id: string };
+    expect((await t.admin(`/profiles/${id}`, { method: 'DELETE' })).status).toBe(200);
+    await t.settle();
+    const a = await post<{ totals: Record<string, number>; rows: Row[] }>('attribution', { conversion: { event: O }, lookback: '7d', from: iso(T1), to: iso(T1 + 10 * DAY), models: ['linear'] });
+    // a3's order ($40) and its message are gone: 5 conversions ($260), 3 attributed ($210); mail keeps a2's third.
+    expect([a.totals.conversions, a.totals.revenue, a.totals.attributed, a.totals.attributedRevenue]).toEqual([5, 260, 3, 210]);
+    expect(a.rows.find((r) => r.channel === 'mail')?.conversions.linear).toBeCloseTo(1 / 3, 12);
+    const orphans = await t.app.warehouse.query('SELECT count(*) AS n FROM a_event_fields WHERE event_id NOT IN (SELECT id FROM events)');
+    expect(Number(orphans[0].n)).toBe(0);
+  });
+});
+
 describe('freshness', () => {
   it('counts a new event in a funnel without waiting for anything but the report', async () => {
     const body = { steps: [{ event: 'Fresh Step' }, { event: 'Fresh Step 2' }], from: iso(Date.now() - DAY), to: iso(Date.now() + DAY) };

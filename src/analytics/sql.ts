@@ -91,9 +91,9 @@ export const profileKey = (profileId: string): string => `hash(${profileId})`;
  * The events of one workspace that match, as a relation (event_id, pk, ts[, extra columns]): the mirror's
  * resolved events (m_events: the profile each belongs to now, time clamped to arrival), joined with the raw
  * message only when a filter or a column reads it (alias `e`; the name and type filters are repeated on `e` so that
- * the scan of the messages skips the other events).
+ * the scan of the messages skips the other events). `alsoJoin` adds a join of the caller's (` LEFT JOIN ...`).
  */
-export function matchingEvents(p: SqlParams, ws: string, match: EventMatch | undefined, extra: string[] = [], withMessage = false): string {
+export function matchingEvents(p: SqlParams, ws: string, match: EventMatch | undefined, extra: string[] = [], withMessage = false, alsoJoin = ''): string {
   const join = withMessage || readsProperties(match);
   const cols = ['m.event_id', `${profileKey('m.profile_id')} AS pk`, 'm.ts', ...extra].join(', ');
   const where = [`m.workspace_id = ${ws}`, match ? p.match(match, 'm', 'e.message') : 'TRUE'];
@@ -102,7 +102,7 @@ export function matchingEvents(p: SqlParams, ws: string, match: EventMatch | und
     if (match?.event !== undefined) where.push(`e.event = ${p.add(match.event)}`);
     if (match?.type !== undefined) where.push(`e.type = ${p.add(match.type)}`);
   }
-  return `SELECT ${cols} FROM m_events m${join ? ' JOIN events e ON e.id = m.event_id' : ''} WHERE ${where.join(' AND ')}`;
+  return `SELECT ${cols} FROM m_events m${alsoJoin}${join ? ' JOIN events e ON e.id = m.event_id' : ''} WHERE ${where.join(' AND ')}`;
 }
 
 /**

@@ -6,7 +6,7 @@ import type { Clock } from '../core/clock.js';
 import type { Log, LogBatch } from '../core/ports/log.js';
 import { BatchSizer, LoadShare, StageLoop } from '../core/stage-loop.js';
 import { AUDIENCES, definitionId, TRAITS, type ApplyDefinition, type DependencyIndex } from './definitions.js';
-import type { ApplyEvent, ApplyStore, BatchAnswers, ProfileEffects } from './ports.js';
+import type { ApplyEvent, ApplyStore, BackfillRow, BatchAnswers, ProfileEffects, VersionSwitch } from './ports.js';
 import type { DefinitionRegistry } from './registry.js';
 
 /** What a condition may read of a profile besides the apply stage's own outputs (computed values, memberships). */
@@ -37,6 +37,13 @@ const EVENTS_PER_BUSY_BATCH = 50;
 const EVENTS_PER_IDLE_BATCH = 1000;
 const TIMERS_PER_STEP = 500;
 const PROFILES_PER_BACKFILL_STEP = 200;
+
+/** Test hooks of the backfills: a smaller chunk, and a gate before each chunk (to observe or kill one mid-way). */
+export interface BackfillTuning {
+  chunk: number;
+  /** Called before each chunk; false holds the backfill (no chunk this step; wake the stage to try again). */
+  beforeChunk?: (backfill: BackfillRow) => Promise<boolean> | boolean;
+}
 const OUTBOX_PER_FLUSH = 1000;
 /** setTimeout cannot wait longer than 2^31 - 1 ms; longer timers re-arm. */
 const MAX_SLEEP_MS = 3_600_000;
@@ -80,6 +87,7 @@ class Work {
   seq = 0;
   readonly exit: ProfileEffects['exit'] = [];
   readonly timerChanges = new Map<string, number | undefined>();
+  readonly shadowChanges = new Map<string, { value: JsonValue | undefined; at: number }>();
   drop = false;
   remap = false;
   touched = false;
@@ -92,6 +100,8 @@ class Work {
     readonly computed: Record<string, JsonValue>,
     readonly memberships: Map<string, number>,
     readonly timers: Map<string, number>,
+    /** Outputs of new versions backfilled beside the active ones, by shadow definition id. */
+    readonly shadow: Map<string, JsonValue>,
   ) {}
 
   effects(): ProfileEffects {
@@ -104,6 +114,7 @@ class Work {
       enter: this.enter,
       exit: this.exit,
       timers: [...this.timerChanges].map(([def, dueAt]) => ({ def, dueAt })),
+      shadow: [...this.shadowChanges].map(([def, c]) => ({ def, value: c.value, at: c.at })),
       drop: this.drop,
       remap: this.remap,
     };
@@ -140,7 +151,13 @@ export class ApplyStage {
   /** SQL answers of the running backfills, by workspace and definition (null: the SQL side failed; replay only). */
   private answers = new Map<string, { version: number; answer: BackfillAnswer | null }>();
   /** Backfills answered by SQL, and profiles whose replayed streaming answer disagreed with it (tests assert 0). */
-  readonly stats = { sqlBackfills: 0, backfillDisagreements: 0 };
+  readonly stats: { sqlBackfills: number; backfillDisagreements: number; switches: number; lastSwitch?: { def: string; changed: number; ms: number } } = {
+    sqlBackfills: 0,
+    backfillDisagreements: 0,
+    switches: 0,
+  };
+  /** Backfill chunk size and test hook (tests only change these). */
+  readonly backfillTuning: BackfillTuning = { chunk: PROFILES_PER_BACKFILL_STEP };
 
   constructor(private readonly deps: ApplyStageDeps) {
     this.load = deps.load ?? new LoadShare();
@@ -180,18 +197,43 @@ export class ApplyStage {
 
   /**
    * A definition was created, changed or deleted: recompute it for every profile (a backfill that replays each
-   * profile's stored events through the streaming evaluator, in profile id order, beside the live stream).
+   * profile's stored events through the streaming evaluator, in profile id order, beside the live stream). A new
+   * definition answers profile by profile as the backfill reaches them; a changed one is backfilled as a shadow
+   * beside the active version, which keeps answering until the backfill has caught up and one transaction switches
+   * every profile (docs/audiences.md, "Changing a definition").
    */
   async definitionChanged(workspaceId: string, kind: string, key: string, options: { batchOnly?: boolean } = {}): Promise<void> {
+    const previous = this.deps.registry.peek(workspaceId);
     this.deps.registry.invalidate(workspaceId);
     await this.exclusive(async () => {
-      const index = await this.deps.registry.for(workspaceId);
+      const { store } = this.deps;
       const id = definitionId(kind, key);
+      const now = this.deps.clock.now();
+      if (!options.batchOnly && !store.activeVersions(workspaceId).has(id)) {
+        // Defined before active versions were recorded (an upgraded data directory): the version evaluated until now answers.
+        const was = (await previous?.catch(() => undefined))?.byId.get(id);
+        if (was) {
+          store.setActiveVersion(workspaceId, id, was.version);
+          this.deps.registry.invalidate(workspaceId);
+        }
+      }
+      let index = await this.deps.registry.for(workspaceId);
+      const running = store.backfills().find((b) => b.workspaceId === workspaceId && b.def === id);
+      if (index.shadows.has(id) && running && running.version === store.activeVersions(workspaceId).get(id)) {
+        // Changed again before its first backfill finished: no version is complete, so the newest starts afresh.
+        store.setActiveVersion(workspaceId, id, index.shadows.get(id)!.version);
+        this.deps.registry.invalidate(workspaceId);
+        index = await this.deps.registry.for(workspaceId);
+      }
+      const shadow = index.shadows.get(id);
       const def = index.byId.get(id);
-      if (def) this.deps.store.startBackfill(workspaceId, id, def.version);
+      if (shadow) store.startBackfill(workspaceId, id, shadow.version, now);
+      else if (def) store.startBackfill(workspaceId, id, def.version, now, { active: true });
       // A batch-only trait (SQL) is not evaluated here: its streaming state goes, its values stay until its next run.
-      else if (options.batchOnly) this.deps.store.dropDefinition(workspaceId, id, {}, this.deps.clock.now());
-      else this.deps.store.dropDefinition(workspaceId, id, kind === AUDIENCES ? { audience: key } : { computedKey: key }, this.deps.clock.now());
+      else if (options.batchOnly) store.dropDefinition(workspaceId, id, {}, now);
+      else store.dropDefinition(workspaceId, id, kind === AUDIENCES ? { audience: key } : { computedKey: key }, now);
+      this.answers.delete(`${workspaceId}\u0000${id}`);
+      this.refreshBackfills();
     });
     this.wake();
   }
@@ -381,15 +423,18 @@ export class ApplyStage {
     const pending = this.deps.store.backfills();
     if (pending.length === 0) return false;
     const b = pending[0];
+    if (this.backfillTuning.beforeChunk && !(await this.backfillTuning.beforeChunk(b))) return false;
     const index = await this.deps.registry.for(b.workspaceId);
-    const def = index.byId.get(b.def);
+    // A changed definition is backfilled as the shadow of the active version; a new one as itself.
+    const def = index.shadows.get(b.def) ?? index.byId.get(b.def);
     if (!def || def.version !== b.version) {
       this.deps.store.commit({ profiles: [], backfills: [{ ...b, cursor: undefined }] }, () => undefined);
       return pending.length > 1 || (def !== undefined && def.version !== b.version);
     }
     const answer = await this.backfillAnswer(b, def);
     const upTo = this.deps.store.position();
-    const ids = this.deps.store.profiles(b.workspaceId, b.cursor, PROFILES_PER_BACKFILL_STEP);
+    const chunk = Math.max(1, this.backfillTuning.chunk);
+    const ids = this.deps.store.profiles(b.workspaceId, b.cursor, chunk);
     const works = new Map<string, Work>();
     const now = this.deps.clock.now();
     for (const profileId of ids) {
@@ -433,10 +478,49 @@ export class ApplyStage {
       work.watermark = t;
       work.touched = true;
     }
-    const done = ids.length < PROFILES_PER_BACKFILL_STEP;
+    const done = ids.length < chunk;
     if (done) this.answers.delete(`${b.workspaceId}\u0000${b.def}`);
-    await this.commit(works, { backfills: [{ workspaceId: b.workspaceId, def: b.def, version: b.version, cursor: done ? undefined : ids[ids.length - 1] }] });
+    if (def.base !== undefined) {
+      // A shadow keeps its backfill row until the switch, so a crash in between resumes and then switches.
+      await this.commit(works, { backfills: [{ workspaceId: b.workspaceId, def: b.def, version: b.version, cursor: ids.length ? ids[ids.length - 1] : b.cursor }] });
+      if (done) await this.switchVersion(b.workspaceId, def, index);
+    } else {
+      await this.commit(works, { backfills: [{ workspaceId: b.workspaceId, def: b.def, version: b.version, cursor: done ? undefined : ids[ids.length - 1] }] });
+    }
     return !done || pending.length > 1;
+  }
+
+  /**
+   * The shadow has caught up (every profile backfilled, every applied event folded in): in one transaction the
+   * profiles whose answer changed take the new one (entering or leaving with their events, as a per-profile change
+   * would, at the switch), what reads the output is re-evaluated for them, and the new version's states and timers
+   * become the active ones for every profile.
+   */
+  private async switchVersion(workspaceId: string, shadow: ApplyDefinition, index: DependencyIndex): Promise<void> {
+    const base = shadow.base!;
+    const active = index.byId.get(base);
+    const output = shadow.kind === AUDIENCES ? { audience: shadow.key } : { computedKey: shadow.key };
+    const works = new Map<string, Work>();
+    const at = this.deps.clock.now();
+    const started = performance.now();
+    const changes = this.deps.store.shadowChanges(workspaceId, base, output);
+    for (const change of changes) {
+      const work = this.work(works, workspaceId, change.profileId);
+      if (work.drop) continue;
+      const t = Math.max(work.watermark ?? at, at);
+      const value = change.value ?? (shadow.kind === AUDIENCES ? false : null);
+      const dirty = new Set<string>();
+      if (this.changeOutput(work, shadow.kind, shadow.key, value, t) && active) for (const reader of index.readingOutputOf(active)) dirty.add(reader.id);
+      await this.evaluate(work, index, dirty, t, undefined);
+      work.watermark = t;
+      work.touched = true;
+    }
+    const sw: VersionSwitch = { workspaceId, def: base, version: shadow.version };
+    await this.commit(works, { switches: [sw] });
+    this.stats.switches++;
+    this.stats.lastSwitch = { def: base, changed: changes.length, ms: performance.now() - started };
+    this.deps.registry.invalidate(workspaceId);
+    this.refreshBackfills();
   }
 
   /**
@@ -464,7 +548,18 @@ export class ApplyStage {
 
   /** Sets a definition's output (membership or computed value) at `t`; a change marks its readers dirty. */
   private setOutput(work: Work, index: DependencyIndex, def: ApplyDefinition, value: JsonValue, t: number, dirty: Set<string>): void {
-    if (this.changeOutput(work, def.kind, def.key, value, t)) for (const reader of index.readingOutputOf(def)) dirty.add(reader.id);
+    if (this.output(work, def, value, t)) for (const reader of index.readingOutputOf(def)) dirty.add(reader.id);
+  }
+
+  /** A definition's output: a shadow's is kept aside (nothing reads it, so it never reports a change). */
+  private output(work: Work, def: ApplyDefinition, value: JsonValue | undefined, t: number): boolean {
+    if (def.base === undefined) return this.changeOutput(work, def.kind, def.key, value, t);
+    const v = value === false || value === null || value === undefined ? undefined : value;
+    if (JSON.stringify(work.shadow.get(def.id) ?? null) === JSON.stringify(v ?? null)) return false;
+    if (v === undefined) work.shadow.delete(def.id);
+    else work.shadow.set(def.id, v);
+    work.shadowChanges.set(def.id, { value: v, at: t });
+    return false;
   }
 
   private changeOutput(work: Work, kind: string, key: string, value: JsonValue | undefined, t: number): boolean {
@@ -530,7 +625,9 @@ export class ApplyStage {
   }
 
   private pendingFor(ws: string, def: ApplyDefinition, profileId: string): boolean {
-    const b = this.backfillCursors.get(`${ws}\u0000${def.id}`);
+    const b = this.backfillCursors.get(`${ws}\u0000${def.base ?? def.id}`);
+    // A shadow is evaluated only behind its own backfill's cursor (never before its backfill starts).
+    if (def.base !== undefined) return b === undefined || b.version !== def.version || profileId > b.cursor;
     return b !== undefined && b.version === def.version && profileId > b.cursor;
   }
 
@@ -570,7 +667,7 @@ export class ApplyStage {
       if (!dirty.has(def.id)) continue;
       if (def.id !== force && this.pending(work, def)) continue;
       const { value, nextChange } = def.evaluate(this.stateOf(work, def), await this.view(work), t);
-      const changed = this.changeOutput(work, def.kind, def.key, value, t);
+      const changed = this.output(work, def, value, t);
       if (changed) for (const reader of index.readingOutputOf(def)) dirty.add(reader.id);
       this.setTimer(work, def, nextChange, t);
     }
@@ -616,6 +713,7 @@ export class ApplyStage {
         store.computed(ws, profileId),
         store.memberships(ws, profileId),
         new Map(store.timersOf(ws, profileId).map((t) => [t.def, t.dueAt])),
+        store.shadowOutputs(ws, profileId),
       );
       works.set(key, work);
     }
@@ -624,7 +722,7 @@ export class ApplyStage {
 
   /* ---- commit and emitted events ---- */
 
-  private async commit(works: Map<string, Work>, extra: { position?: number; backfills?: { workspaceId: string; def: string; version: number; cursor: string | undefined }[] }): Promise<void> {
+  private async commit(works: Map<string, Work>, extra: { position?: number; backfills?: { workspaceId: string; def: string; version: number; cursor: string | undefined }[]; switches?: VersionSwitch[] }): Promise<void> {
     const touched = [...works.values()].filter((w) => w.touched);
     // Membership events name the profile by one of its identifiers: make sure they are loaded.
     for (const w of touched) {
@@ -635,7 +733,7 @@ export class ApplyStage {
     }
     const byKey = new Map(touched.map((w) => [`${w.workspaceId}\u0000${w.profileId}`, w]));
     const now = this.deps.clock.now();
-    this.deps.store.commit({ position: extra.position, backfills: extra.backfills, profiles: touched.map((w) => w.effects()) }, (change) => {
+    this.deps.store.commit({ position: extra.position, backfills: extra.backfills, switches: extra.switches, profiles: touched.map((w) => w.effects()) }, (change) => {
       const facts = byKey.get(`${change.workspaceId}\u0000${change.profileId}`)?.facts;
       return membershipMessage(change, facts?.identifiers ?? [], now);
     });

@@ -6,6 +6,7 @@ import { emptyCatalogs } from '../conditions/model.js';
 import type { TraitEvaluator } from '../traits/evaluator.js';
 import { compileConditionQuery, type CompiledQuery } from '../conditions/sql/compiler.js';
 import type { SqlDialect } from '../conditions/sql/dialect.js';
+import { shadowDefId } from './ports.js';
 
 export const AUDIENCES = 'audiences';
 export const TRAITS = 'traits';
@@ -46,6 +47,17 @@ export interface ApplyDefinition {
    * query returns the members' `profile_id`; a trait's returns (`profile_id`, `value` as JSON text) for every profile.
    */
   sql?(dialect: SqlDialect, asOf: number): CompiledQuery;
+  /**
+   * Set on a new version that is being backfilled beside the active one: the active definition's id. Its id is
+   * `<base>@next`, it keeps its own states and timers and writes its outputs aside (nothing reads them) until the
+   * switch (docs/audiences.md, "Changing a definition").
+   */
+  base?: string;
+}
+
+/** The new version of a definition as the shadow of the active one. */
+export function shadowOf(def: ApplyDefinition): ApplyDefinition {
+  return { ...def, id: shadowDefId(def.id), base: def.id };
 }
 
 export const definitionId = (kind: string, key: string): string => `${kind}:${key}`;
@@ -163,9 +175,12 @@ export class DependencyIndex {
   private readonly byAudience = new Map<string, ApplyDefinition[]>();
   readonly byIdentifiers: ApplyDefinition[] = [];
   readonly bySubscriptions: ApplyDefinition[] = [];
+  /** New versions being backfilled, by the id of the definition they will replace. */
+  readonly shadows = new Map<string, ApplyDefinition>();
 
   constructor(defs: ApplyDefinition[]) {
     this.order = orderDefinitions(defs).order;
+    for (const d of this.order) if (d.base !== undefined) this.shadows.set(d.base, d);
     this.byId = new Map(this.order.map((d) => [d.id, d]));
     this.rank = new Map(this.order.map((d, i) => [d.id, i]));
     const add = (map: Map<string, ApplyDefinition[]>, key: string, d: ApplyDefinition) => map.set(key, [...(map.get(key) ?? []), d]);
@@ -195,8 +210,9 @@ export class DependencyIndex {
     return this.byComputed.get(key) ?? [];
   }
 
-  /** Definitions that read the output of `def` (a computed key or an audience). */
+  /** Definitions that read the output of `def` (a computed key or an audience); nothing reads a shadow's. */
   readingOutputOf(def: ApplyDefinition): ApplyDefinition[] {
+    if (def.base !== undefined) return [];
     return (def.kind === TRAITS ? this.byComputed.get(def.key) : this.byAudience.get(def.key)) ?? [];
   }
 }

@@ -3,6 +3,9 @@ import type { JsonValue } from '../conditions/model.js';
 import type { StreamingState } from '../conditions/node-kind.js';
 import type { ApplyDefinition } from './definitions.js';
 
+/** Where a definition's new version keeps its states and timers while it is backfilled beside the active one. */
+export const shadowDefId = (def: string): string => `${def}@next`;
+
 /** A resolved event as the apply stage reads it: the stored message and the (surviving) profile it belongs to. */
 export interface ApplyEvent {
   id: number;
@@ -45,6 +48,30 @@ export interface ProfileEffects {
   drop?: boolean;
   /** Its events moved (a merge or a recompute): the warehouse mirror reads its event mapping again. */
   remap?: boolean;
+  /** Outputs of new versions being backfilled beside the active ones (`def`: `<kind>:<key>@next`; undefined: none). */
+  shadow?: { def: string; value: JsonValue | undefined; at: number }[];
+}
+
+/** A backfill of a definition version, with its progress. */
+export interface BackfillRow {
+  workspaceId: string;
+  def: string;
+  version: number;
+  /** The last profile id done ('' before the first chunk). */
+  cursor: string;
+  /** When it started (undefined: started before progress was recorded). */
+  startedAt: number | undefined;
+}
+
+/**
+ * The switch of a definition to the version backfilled beside it, in the commit's transaction: the shadow states
+ * and timers replace the active ones, the shadow outputs go, the active version moves and the backfill ends. The
+ * profiles whose answer changed are among the commit's `profiles` (their enter / exit / computed effects).
+ */
+export interface VersionSwitch {
+  workspaceId: string;
+  def: string;
+  version: number;
 }
 
 /** A profile queued for the warehouse mirror (src/audiences/profile-mirror.ts). */
@@ -77,6 +104,7 @@ export interface ApplyCommit {
   profiles: ProfileEffects[];
   /** Backfill cursors to move (`cursor` undefined: the backfill is finished). */
   backfills?: { workspaceId: string; def: string; version: number; cursor: string | undefined }[];
+  switches?: VersionSwitch[];
 }
 
 /** Builds the `Audience Entered` / `Audience Exited` message for a change, given its unique history id. */
@@ -115,8 +143,20 @@ export interface ApplyStore {
   commit(commit: ApplyCommit, message: MembershipMessage): void;
   outbox(limit: number): { id: number; workspaceId: string; message: Message }[];
   outboxDone(ids: number[]): void;
-  backfills(): { workspaceId: string; def: string; version: number; cursor: string }[];
-  startBackfill(workspaceId: string, def: string, version: number): void;
+  backfills(): BackfillRow[];
+  /** Starts (or restarts from the first profile) a backfill; `active` also records the version as the active one. */
+  startBackfill(workspaceId: string, def: string, version: number, at?: number, options?: { active?: boolean }): void;
+  /** The version of each definition whose outputs answer reads (set when a definition starts or switches). */
+  activeVersions(workspaceId: string): Map<string, number>;
+  setActiveVersion(workspaceId: string, def: string, version: number): void;
+  /** A stored body of a definition version (from the versioned definitions table). */
+  definitionBody(workspaceId: string, kind: string, key: string, version: number): unknown;
+  /** A profile's shadow outputs (new versions being backfilled): shadow def -> value. */
+  shadowOutputs(workspaceId: string, profileId: string): Map<string, JsonValue>;
+  /** Profiles whose shadow output differs from the active one, with the shadow's value (undefined: none). */
+  shadowChanges(workspaceId: string, def: string, output: { audience?: string; computedKey?: string }): { profileId: string; value: JsonValue | undefined }[];
+  /** Surviving profiles of the workspace: all, and those up to `cursor` (a backfill's progress). */
+  profileCount(workspaceId: string, upTo?: string): number;
   /** A deleted definition: its states, timers and backfill go; an audience's members exit (reason `deleted`), a trait's values go. */
   dropDefinition(workspaceId: string, def: string, output: { audience?: string; computedKey?: string }, at: number): void;
   members(workspaceId: string, audience: string, after: string, limit: number): MemberRow[];

@@ -16,6 +16,8 @@ export interface PlanVerdict {
 
 export interface TrackingPlanCheck {
   check(source: Source, message: Message): PlanVerdict;
+  /** Rewrites a normalised message by the workspace's aliases (renamed events and properties), before check(). */
+  alias?(source: Source, message: Message): void;
 }
 
 export interface MessageError extends MessageProblem {
@@ -90,6 +92,7 @@ export class Collector {
       const problem = checkMessage(raw, type as MessageType, prefix, this.limits.maxDepth);
       if (problem) return fail(problem);
       const message = normalise(raw as Record<string, unknown>, type as MessageType, defaults, receivedAt, call.kind !== 'import');
+      this.plans.alias?.(source, message);
       const json = JSON.stringify(message);
       // 3 UTF-8 bytes per UTF-16 unit at most, so short messages need no byte count.
       if (json.length * 3 > this.limits.maxMessageBytes && Buffer.byteLength(json) > this.limits.maxMessageBytes) {

@@ -63,6 +63,12 @@ export const ConfigSchema = Type.Object(
       },
       { default: {} },
     ),
+    personalize: Type.Object(
+      {
+        geoDatabase: Type.Optional(Type.String({ description: 'CSV of CIDR ranges for POST /v1/personalize geo context: network,country,region,city,timezone per line (docs/personalization.md). Read at start.' })),
+      },
+      { default: {} },
+    ),
     collect: Type.Object(
       {
         threads: Type.Integer({

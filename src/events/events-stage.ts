@@ -6,6 +6,8 @@ import { StageLoop, type LoadShare } from '../core/stage-loop.js';
 import type { Metrics } from '../server/metrics.js';
 
 export type EventListener = (events: StoredEvent[]) => void;
+/** Rewrites log records' entries before they are deduplicated and stored (event functions: src/transforms). */
+export type EntriesTransform = (batches: AcceptBatch[]) => Promise<AcceptBatch[]>;
 
 const CONSUMER = 'events';
 const RECORDS_PER_READ = 8;
@@ -19,6 +21,7 @@ export class EventsStage {
   private readonly loop: StageLoop;
   private listeners = new Set<EventListener>();
   private lastPrune = 0;
+  private transform: EntriesTransform | undefined;
 
   constructor(
     private readonly log: Log,
@@ -35,6 +38,11 @@ export class EventsStage {
   start(): void {
     this.log.onAppend(() => this.loop.wake());
     this.loop.start();
+  }
+
+  /** Sets the hook that runs on every record read from the log, before storage (the log keeps the raw message). */
+  transformWith(transform: EntriesTransform): void {
+    this.transform = transform;
   }
 
   subscribe(listener: EventListener): () => void {
@@ -70,7 +78,7 @@ export class EventsStage {
           entries: JSON.parse(r.payload) as LogEntry[],
           dedupWindowMs: this.dedupWindowMs,
         }));
-        const result = await this.store.events.accept(batches);
+        const result = await this.store.events.accept(this.transform ? await this.transform(batches) : batches);
         from = records[records.length - 1].offset;
         if (result.duplicates) this.metrics.duplicates.inc(result.duplicates);
         if (result.stored.length) {

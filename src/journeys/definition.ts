@@ -182,6 +182,17 @@ export const JourneyBody = Type.Object(
       ),
     ),
     budgets: Type.Optional(Type.Array(BudgetSchema)),
+    /**
+     * Moves the running instances of an earlier version onto this version's nodes when it is saved: an instance of
+     * version `from` at a node named in `nodes` continues at the mapped node (of the same type); others stay on
+     * their version (src/journeys/migration.ts).
+     */
+    migrate: Type.Optional(
+      Type.Object(
+        { from: Type.Integer({ minimum: 1, 'x-expected': 'an earlier version number' }), nodes: Type.Record(Type.String(), NodeId, { 'x-expected': 'a map of old node id to new node id' }) },
+        { additionalProperties: false },
+      ),
+    ),
     start: NodeId,
     nodes: Type.Record(Type.String(), Type.Unknown()),
   },
@@ -299,6 +310,9 @@ export function parseJourney(input: unknown): JourneyDefinition {
     }
   }
   if (!Object.hasOwn(nodes, def.start)) throw invalid('start', `names node '${def.start}', which is not in nodes`);
+  for (const [old, target] of Object.entries(def.migrate?.nodes ?? {})) {
+    if (!Object.hasOwn(nodes, target)) throw invalid(`migrate.nodes.${old}`, `names node '${target}', which is not in nodes`);
+  }
   for (const id of ids) {
     for (const [field, target] of edges(def.nodes[id])) {
       if (!Object.hasOwn(nodes, target)) throw invalid(`nodes.${id}.${field}`, `names node '${target}', which is not in nodes`);

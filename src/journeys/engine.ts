@@ -6,6 +6,7 @@ import type { Clock } from '../core/clock.js';
 import { parseDuration } from '../core/duration.js';
 import { type CatalogTrigger, type ExitRule, type JourneyDefinition, type JourneyNode, type NodeOf } from './definition.js';
 import { explain } from './explain.js';
+import { migrateInstances } from './migration.js';
 import { decide, zoneOf, type Guardrails } from './guardrails.js';
 import type { CatalogSource, ExperimentPort, GuardrailSource, JourneyEvent, JourneyInstance, JourneyProfile, JourneyStore, OutboxWriter, TrailKind } from './ports.js';
 import { nextCron, parseCron, zonedInstant, zonedParts } from './time.js';
@@ -63,6 +64,7 @@ export class JourneyEngine {
       const status = this.store.status(workspaceId, key);
       if (status === undefined || status === 'archived') this.store.setStatus(workspaceId, key, 'active', now);
       this.planSchedule(workspaceId, key, version, def, now);
+      migrateInstances(this.store, workspaceId, key, version, def, now);
     });
   }
 

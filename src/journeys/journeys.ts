@@ -8,6 +8,7 @@ import type { Sqlite } from '../storage/sqlite/database.js';
 import { openSqliteJourneyStore, type JourneyStoreOptions, type SqliteJourneyStore } from '../storage/sqlite/journey-store.js';
 import { JOURNEY_KIND, parseJourney, type JourneyDefinition } from './definition.js';
 import { JourneyEngine } from './engine.js';
+import { checkMigration } from './migration.js';
 import { GUARDRAILS_KIND, parseGuardrails, type Guardrails } from './guardrails.js';
 import type { AudienceMembers, CatalogSource, ExperimentPort, HistorySource, InputSource, JourneyEvent, JourneyProfile, JourneyStatus, OutboxWriter, PerformerSource, ProfileReader, TraitWriter } from './ports.js';
 import { backtest, simulate, type BacktestResult, type SimulationResult } from './sandbox.js';
@@ -148,6 +149,7 @@ export class Journeys {
     const existing = await this.deps.store.definitions.get(workspaceId, JOURNEY_KIND, def.key);
     if (mode === 'create' && existing) throw new TandemError('conflict', `journey '${def.key}' already exists; use PUT to change it`, 409, 'key');
     if (mode === 'update' && !existing) throw notFound('journey', def.key);
+    if (def.migrate) checkMigration(def, (existing?.version ?? 0) + 1, this.store.version(workspaceId, def.key, def.migrate.from));
     const version = await this.deps.store.definitions.put(workspaceId, JOURNEY_KIND, def.key, def);
     this.engine.saved(workspaceId, def.key, version, def);
     this.catalogTriggers.delete(workspaceId);

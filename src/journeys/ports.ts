@@ -145,7 +145,7 @@ export interface JourneyInstance {
   context: InstanceContext;
 }
 
-export type TrailKind = 'entry' | 'no_entry' | 'node' | 'guardrail' | 'send' | 'wait' | 'exit' | 'goal' | 'effect';
+export type TrailKind = 'entry' | 'no_entry' | 'node' | 'guardrail' | 'send' | 'wait' | 'exit' | 'goal' | 'effect' | 'migrate';
 
 export interface TrailRow {
   workspaceId: string;

@@ -126,7 +126,7 @@ export async function collectRoutes(app: FastifyInstance, deps: CollectRouteDeps
 }
 
 /** The write key from HTTP Basic auth, if the request has an Authorization header. */
-function writeKeyFromHeader(request: FastifyRequest): string | undefined {
+export function writeKeyFromHeader(request: FastifyRequest): string | undefined {
   const header = request.headers.authorization;
   if (!header) return undefined;
   const [scheme, encoded] = header.split(' ');
@@ -139,7 +139,7 @@ function bodyWriteKey(body: Record<string, unknown>): string | undefined {
   return typeof body.writeKey === 'string' ? body.writeKey : undefined;
 }
 
-async function sourceOf(writeKey: string | undefined, deps: CollectRouteDeps): Promise<Source> {
+export async function sourceOf(writeKey: string | undefined, deps: Pick<CollectRouteDeps, 'sourceByWriteKey'>): Promise<Source> {
   if (!writeKey) throw unauthorized('missing write key: send HTTP Basic auth with the write key as user name, or writeKey in the body');
   const source = await deps.sourceByWriteKey(writeKey);
   if (!source) throw unauthorized('the write key is not valid');

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import type { EventsStage } from '../events/events-stage.js';
 import type { Store, StoredEvent } from '../core/ports/store.js';
+import type { PersonalDataMask } from '../metadata/metadata.js';
 
 export const EventQuery = Type.Object({
   source: Type.Optional(Type.String({ description: 'Source key.' })),
@@ -21,7 +22,7 @@ const EventView = Type.Object({
 });
 
 /** The live event debugger: recent events newest first, and a server-sent-event stream of arriving ones. */
-export async function eventsRoutes(app: FastifyInstance, deps: { store: Store; stage: EventsStage }): Promise<void> {
+export async function eventsRoutes(app: FastifyInstance, deps: { store: Store; stage: EventsStage; mask?: PersonalDataMask }): Promise<void> {
   const { store } = deps;
 
   const sourceKeys = async (workspaceId: string) => new Map((await store.sources.list(workspaceId)).map((s) => [s.id, s.key]));
@@ -39,7 +40,8 @@ export async function eventsRoutes(app: FastifyInstance, deps: { store: Store; s
       if (sourceId === null) return { data: [] };
       const limit = q.limit ?? 100;
       const events = await store.events.list(req.workspaceId, { sourceId, type: q.type, event: q.event, messageId: q.messageId, before: q.before, limit });
-      const data = events.map(toView(await sourceKeys(req.workspaceId)));
+      const mask = await deps.mask?.forRequest(req);
+      const data = events.map(toView(await sourceKeys(req.workspaceId))).map((v) => (mask ? { ...v, message: mask.message(v.message as unknown as Record<string, unknown>) } : v));
       return events.length === limit ? { data, next: events[events.length - 1].id } : { data };
     },
   );
@@ -52,6 +54,7 @@ export async function eventsRoutes(app: FastifyInstance, deps: { store: Store; s
       const sourceId = await sourceIdOf(req, q.source);
       const keys = await sourceKeys(req.workspaceId);
       const workspaceId = req.workspaceId;
+      const mask = await deps.mask?.forRequest(req);
       reply.hijack();
       const res = reply.raw;
       res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
@@ -63,7 +66,8 @@ export async function eventsRoutes(app: FastifyInstance, deps: { store: Store; s
           if (q.type !== undefined && e.message.type !== q.type) continue;
           if (q.event !== undefined && e.message.event !== q.event) continue;
           if (q.messageId !== undefined && e.message.messageId !== q.messageId) continue;
-          res.write(`id: ${e.id}\nevent: event\ndata: ${JSON.stringify(toView(keys)(e))}\n\n`);
+          const view = toView(keys)(e);
+          res.write(`id: ${e.id}\nevent: event\ndata: ${JSON.stringify(mask ? { ...view, message: mask.message(view.message as unknown as Record<string, unknown>) } : view)}\n\n`);
         }
       });
       const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), 15_000);

@@ -94,11 +94,11 @@ export async function startFront(config: Config, logger: Logger, adminToken = pr
       let source = sources.get(hash);
       if (!source) {
         source = await store.sources.byWriteKeyHash(hash);
-        if (source) {
-          await plans.prepare(source.workspaceId);
-          sources.set(hash, source);
-        }
+        if (source) sources.set(hash, source);
       }
+      // Every time: a change (plansChanged) drops the workspace's plans and aliases here, and the next message
+      // must wait for them rather than be collected without its aliases. Resolved at once while they are loaded.
+      if (source) await plans.prepare(source.workspaceId);
       return source;
     },
   });

@@ -2,7 +2,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import swagger from '@fastify/swagger';
 import type { Logger } from 'pino';
 import { Type } from '@sinclair/typebox';
-import { adminAuth } from './admin-auth.js';
+import { adminAuth, type SessionResolver } from './admin-auth.js';
 import { collectRoutes, type CollectRouteDeps } from './collect-routes.js';
 import { errorHandler, notFoundHandler } from './errors.js';
 import { eventsRoutes } from './events-routes.js';
@@ -12,6 +12,7 @@ import { sourcesRoutes } from './sources-routes.js';
 import type { Store } from '../core/ports/store.js';
 import type { EventsStage } from '../events/events-stage.js';
 import type { Clock } from '../core/clock.js';
+import type { PersonalDataMask } from '../metadata/metadata.js';
 
 export interface HttpDeps {
   logger: Logger;
@@ -22,6 +23,10 @@ export interface HttpDeps {
   collect: CollectRouteDeps;
   ready: () => Promise<boolean>;
   onSourcesChange: () => void;
+  /** Masks personal data in the event debugger for roles without the right (src/metadata). */
+  mask?: PersonalDataMask;
+  /** Console sessions (src/users/users.ts): session tokens and the session cookie sign admin calls in too. */
+  sessions?: SessionResolver;
   /** Further admin route plugins (tracking plans, quarantine, ...), registered under /api/v1 behind admin auth. */
   adminPlugins: ((app: FastifyInstance) => Promise<void>)[];
   /** Route plugins outside /api/v1 with no admin auth (tracking links authorise themselves with signed tokens). */
@@ -74,9 +79,9 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
   app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   await app.register(
     async (admin) => {
-      adminAuth(admin, deps.store);
+      adminAuth(admin, deps.store, deps.sessions);
       await admin.register(sourcesRoutes, { store: deps.store, clock: deps.clock, onChange: deps.onSourcesChange });
-      await admin.register(eventsRoutes, { store: deps.store, stage: deps.stage });
+      await admin.register(eventsRoutes, { store: deps.store, stage: deps.stage, mask: deps.mask });
       admin.get<{ Querystring: { limit?: number } }>(
         '/audit',
         { schema: { summary: 'Audit log, newest first', tags: ['audit'], querystring: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })) }) } },

@@ -3,6 +3,7 @@ import { Type } from '@sinclair/typebox';
 import { badRequest, notFound } from '../core/errors.js';
 import type { IdentityStore, StoredEvent } from '../core/ports/store.js';
 import { ProfileView, type Profiles, type SourceKeys } from '../profiles/profiles.js';
+import type { PersonalDataMask } from '../metadata/metadata.js';
 
 const Id = Type.Object({ id: Type.String({ minLength: 1, maxLength: 100 }) });
 const Limit = Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 }));
@@ -19,6 +20,8 @@ export interface ProfilesRouteDeps {
   profiles: Profiles;
   identity: IdentityStore;
   sources: SourceKeys;
+  /** Masks personal data for roles without the right (src/metadata). */
+  mask?: PersonalDataMask;
 }
 
 /** /api/v1/profiles: unified profiles by id (following merges), by identifier, their timelines, and search. */
@@ -35,7 +38,11 @@ export function profilesRoutes(deps: ProfilesRouteDeps) {
           response: { 200: Type.Object({ data: Type.Array(ProfileView) }) },
         },
       },
-      async (req) => ({ data: await profiles.search(req.workspaceId, req.query.q, req.query.limit ?? 20) }),
+      async (req) => {
+        const mask = await deps.mask?.forRequest(req);
+        const data = await profiles.search(req.workspaceId, req.query.q, req.query.limit ?? 20);
+        return { data: mask ? data.map((p) => mask.profile(p)) : data };
+      },
     );
 
     app.get<{ Querystring: { type: string; value: string } }>(
@@ -51,14 +58,19 @@ export function profilesRoutes(deps: ProfilesRouteDeps) {
       async (req) => {
         const profile = await profiles.lookup(req.workspaceId, req.query.type, req.query.value);
         if (!profile) throw notFound(`profile with ${req.query.type}`, req.query.value);
-        return profile;
+        const mask = await deps.mask?.forRequest(req);
+        return mask ? mask.profile(profile) : profile;
       },
     );
 
     app.get<{ Params: { id: string } }>(
       '/profiles/:id',
       { schema: { summary: 'A profile; the id of a profile merged into another answers with the survivor', tags: ['profiles'], params: Id, response: { 200: ProfileView } } },
-      async (req) => profiles.require(req.workspaceId, req.params.id),
+      async (req) => {
+        const profile = await profiles.require(req.workspaceId, req.params.id);
+        const mask = await deps.mask?.forRequest(req);
+        return mask ? mask.profile(profile) : profile;
+      },
     );
 
     app.get<{ Params: { id: string }; Querystring: { before?: number; limit?: number } }>(
@@ -76,7 +88,8 @@ export function profilesRoutes(deps: ProfilesRouteDeps) {
         const limit = req.query.limit ?? 100;
         const events = await profiles.timeline(req.workspaceId, req.params.id, { before: req.query.before, limit });
         const keys = new Map((await deps.sources.list(req.workspaceId)).map((s) => [s.id, s.key]));
-        const data = events.map((e: StoredEvent) => ({ id: e.id, source: keys.get(e.sourceId) ?? e.sourceId, violations: e.violations, message: e.message }));
+        const mask = await deps.mask?.forRequest(req);
+        const data = events.map((e: StoredEvent) => ({ id: e.id, source: keys.get(e.sourceId) ?? e.sourceId, violations: e.violations, message: mask ? mask.message(e.message as unknown as Record<string, unknown>) : e.message }));
         return events.length === limit ? { data, next: events[events.length - 1].id } : { data };
       },
     );

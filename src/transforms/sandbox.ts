@@ -1,4 +1,4 @@
-import { getQuickJS, type QuickJSContext, type QuickJSHandle, type QuickJSRuntime, type QuickJSWASMModule } from 'quickjs-emscripten';
+import { newQuickJSWASMModule, RELEASE_SYNC, type QuickJSContext, type QuickJSHandle, type QuickJSRuntime, type QuickJSWASMModule } from 'quickjs-emscripten';
 
 /** What one call may use: CPU time (wall clock of the synchronous call) and memory of the function's heap. */
 export interface SandboxLimits {
@@ -19,9 +19,12 @@ export type CallInfo = Record<string, unknown>;
 export type CallFailure = { ok: false; reason: 'error' | 'timeout' | 'memory'; message: string };
 export type CallOutcome = { ok: true; value: unknown } | CallFailure;
 
-let quickJs: Promise<QuickJSWASMModule> | undefined;
-/** The QuickJS WebAssembly module, loaded once per thread. */
-export const loadQuickJs = (): Promise<QuickJSWASMModule> => (quickJs ??= getQuickJS());
+/**
+ * A QuickJS WebAssembly instance of its own (its own linear memory): a function that exhausts memory can leave
+ * QuickJS's allocator in a state where the next runtime fails, so each sandbox has its instance and replaces it
+ * after a timeout or memory failure.
+ */
+export const loadQuickJs = (): Promise<QuickJSWASMModule> => newQuickJSWASMModule(RELEASE_SYNC);
 
 /** Events per crossing into the VM, and the JSON size that ends a chunk early (the batch counts against memory). */
 const CHUNK_EVENTS = 256;
@@ -37,16 +40,17 @@ ${script}
 var __fn = typeof module.exports === 'function' ? module.exports : module.exports && module.exports.default;
 if (typeof __fn !== 'function') throw new TypeError('the code must export a function: export default (event, ctx) => event');
 var __describe = function (e) {
-  if (e instanceof Error) {
-    var at = /function:(\\d+)/.exec(String(e.stack || ''));
-    return e.name + ': ' + e.message + (at ? ' (line ' + at[1] + ')' : '');
-  }
-  return 'threw ' + String(e);
+  return e instanceof Error ? e.name + ': ' + e.message : 'threw ' + String(e);
 };
 globalThis.__run = function (json, infoJson) {
-  var events = JSON.parse(json), info = JSON.parse(infoJson), out = [];
+  var events = JSON.parse(json), info = JSON.parse(infoJson), out = [], rows = new Map();
+  // Rows are read once per chunk (a row may change between chunks, not within one); each event gets its own copy.
   var ctx = Object.freeze(Object.assign({}, info, {
-    catalog: function (name, key) { var row = __catalog(String(name), String(key)); return row === undefined ? null : JSON.parse(row); }
+    catalog: function (name, key) {
+      var id = String(name) + '\\u0000' + String(key), row = rows.get(id);
+      if (row === undefined) rows.set(id, (row = __catalog(String(name), String(key)) || ''));
+      return row === '' ? null : JSON.parse(row);
+    }
   }));
   for (var i = 0; i < events.length; i++) {
     try {
@@ -60,7 +64,7 @@ globalThis.__run = function (json, infoJson) {
   return '[' + out.join(',') + ']';
 };`;
 
-const isMemoryError = (message: string) => /out of memory/i.test(message);
+const isMemoryError = (message: string) => /out of memory|string too long|invalid array length/i.test(message);
 
 /**
  * One event function in a QuickJS sandbox (WebAssembly): no process, file system, network or timers; only the
@@ -75,7 +79,7 @@ export class FunctionSandbox {
   private deadline = Infinity;
 
   private constructor(
-    private readonly qjs: QuickJSWASMModule,
+    private qjs: QuickJSWASMModule,
     private readonly script: string,
     readonly limits: SandboxLimits,
     private readonly host: SandboxHost,
@@ -100,7 +104,7 @@ export class FunctionSandbox {
     });
     context.setProp(context.global, '__catalog', catalog);
     catalog.dispose();
-    this.deadline = performance.now() + this.limits.timeoutMs * 4; // loading may take a little longer than a call
+    this.deadline = performance.now() + Math.max(2000, this.limits.timeoutMs * 4); // loading (top-level code) gets more room than a call
     const booted = context.evalCode(BOOT(this.script), 'function');
     this.deadline = Infinity;
     if (booted.error) {
@@ -116,8 +120,14 @@ export class FunctionSandbox {
     this.entry = context.getProp(context.global, '__run');
   }
 
-  private rebuild(): void {
-    this.dispose();
+  /** After a stop: a fresh WebAssembly instance and VM (an exhausted allocator can break the old instance). */
+  private async fresh(): Promise<void> {
+    try {
+      this.dispose();
+    } catch {
+      // The instance may be damaged; it is dropped either way.
+    }
+    this.qjs = await loadQuickJs();
     this.build();
   }
 
@@ -129,38 +139,42 @@ export class FunctionSandbox {
   }
 
   /** Runs the function on each event; one outcome per event, in order. */
-  run(events: unknown[], info: CallInfo = {}): CallOutcome[] {
+  async run(events: unknown[], info: CallInfo = {}): Promise<CallOutcome[]> {
     const infoJson = JSON.stringify(info);
     const out: CallOutcome[] = [];
     let chunk: string[] = [];
     let chars = 0;
-    const flush = () => {
-      if (chunk.length) out.push(...this.runChunk(chunk, infoJson));
+    const flush = async () => {
+      if (chunk.length) out.push(...(await this.runChunk(chunk, infoJson)));
       chunk = [];
       chars = 0;
     };
     for (const event of events) {
       const json = JSON.stringify(event);
-      if (chunk.length && (chunk.length >= CHUNK_EVENTS || chars + json.length > CHUNK_CHARS)) flush();
+      if (chunk.length && (chunk.length >= CHUNK_EVENTS || chars + json.length > CHUNK_CHARS)) await flush();
       chunk.push(json);
       chars += json.length;
     }
-    flush();
+    await flush();
     return out;
   }
 
-  private runChunk(events: string[], infoJson: string): CallOutcome[] {
+  private async runChunk(events: string[], infoJson: string): Promise<CallOutcome[]> {
     const whole = this.call(`[${events.join(',')}]`, infoJson);
     if (Array.isArray(whole)) return whole;
-    this.rebuild();
+    await this.fresh();
     if (events.length === 1) return [whole];
     // Stopped as a whole: each event alone, with its own budget, so that only the culprit fails.
-    return events.map((e) => {
+    const out: CallOutcome[] = [];
+    for (const e of events) {
       const alone = this.call(`[${e}]`, infoJson);
-      if (Array.isArray(alone)) return alone[0];
-      this.rebuild();
-      return alone;
-    });
+      if (Array.isArray(alone)) out.push(alone[0]);
+      else {
+        out.push(alone);
+        await this.fresh();
+      }
+    }
+    return out;
   }
 
   private call(json: string, infoJson: string): CallOutcome[] | CallFailure {

@@ -3,6 +3,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { TandemError } from '../core/errors.js';
 import { readDocuments, writeDocuments } from './files.js';
 import { describePlan } from './describe.js';
+import { waitForBackfills, type BackfillView } from './backfill-wait.js';
 import type { ApplyResult, Plan, WorkspaceDocument } from './workspace.js';
 
 interface Connection {
@@ -105,14 +106,21 @@ export function workspaceCommands(): Command[] {
     .option('-m, --message <text>', 'recorded with the version', 'tandem apply')
     .option('--author <name>', 'recorded with the version (default: your user name)')
     .option('--json', 'print the result as JSON')
-    .action(async (opts: Connection & { file: string; prune?: boolean; message: string; author?: string; json?: boolean }) => {
+    .option('--no-wait', 'return at once instead of showing the backfills of changed audiences and traits until they switch')
+    .action(async (opts: Connection & { file: string; prune?: boolean; message: string; author?: string; json?: boolean; wait: boolean }) => {
       const { documents, origins } = readDocuments(opts.file);
       process.stderr.write(`applying ${documents.length} documents from ${opts.file}...\n`);
+      let result: ApplyResult;
       try {
-        const result = await call<ApplyResult>(opts, 'POST', '/workspace/apply', { documents, prune: opts.prune === true, message: opts.message, author: opts.author ?? userInfo().username });
+        result = await call<ApplyResult>(opts, 'POST', '/workspace/apply', { documents, prune: opts.prune === true, message: opts.message, author: opts.author ?? userInfo().username });
         print(opts.json ? [JSON.stringify(result, null, 2)] : applied(result));
       } catch (error) {
         throw withOrigins(error, documents, origins);
+      }
+      // Changed audiences and traits answer with their old version until their backfill switches (docs/workspace.md).
+      const targets = result.changes.filter((c) => (c.kind === 'audiences' || c.kind === 'traits') && c.op !== 'delete');
+      if (opts.wait && targets.length) {
+        await waitForBackfills(targets, { running: async () => (await call<{ data: BackfillView[] }>(opts, 'GET', '/backfills')).data, out: process.stderr });
       }
     });
 

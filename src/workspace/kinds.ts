@@ -22,6 +22,11 @@ import type { Condition } from '../conditions/condition.js';
 import { OPERATIONS_KIND_SCHEMAS, operationsKinds } from '../operations/kinds.js';
 import { MODELS_KIND_SCHEMA, modelsKind } from '../models/kind.js';
 import { EXPERIMENTS_KIND_SCHEMA, experimentsKind } from '../experiments/kind.js';
+import { ALIASES_KIND_SCHEMA, aliasesKind } from '../migrations/kind.js';
+import type { Aliases } from '../migrations/aliases.js';
+import { TRANSFORMS_KIND_SCHEMAS, transformsKinds, type TransformsEffects } from '../transforms/kinds.js';
+import { DICTIONARY_KIND_SCHEMA, dictionaryKind } from '../metadata/dictionary.js';
+import { PERSONALIZE_KIND_SCHEMAS, personalizeKinds } from '../personalize/kind.js';
 
 /** Definitions by kind, then key: the workspace now, or as it would be after a plan's documents. */
 export type WorkspaceState = Map<string, Map<string, unknown>>;
@@ -75,10 +80,18 @@ export interface KindEffects {
   now(): number;
   /** Signals, monitors and alert rules (src/operations): re-read after a change. */
   operations?: { definitionsChanged(workspaceId: string): Promise<void> };
+  /** Aliases applied at collection (src/migrations/aliases.ts): every collecting thread learns of a change. */
+  aliases?: { changed(workspaceId: string, body: Aliases | undefined): Promise<void> };
   /** Models (src/models): a deleted model's runs and values go; a changed one is rescheduled. */
   models?: { changed(workspaceId: string, key: string, deleted: boolean): Promise<void> };
   /** Experiments (src/experiments): the cache the journey engine reads. */
   experiments?: { changed(workspaceId: string, key: string): Promise<void> };
+  /** The data dictionary (src/metadata): classifications are cached for masking. */
+  metadata?: { dictionaryChanged(workspaceId: string): void };
+  /** Personalization (src/personalize): cached settings and decisions are read again; a deleted decision's log goes. */
+  personalize?: { changed(workspaceId: string, kind: string, key: string, deleted: boolean): void };
+  /** Event and webhook functions, SQL models (src/transforms). */
+  transforms?: TransformsEffects;
 }
 
 export const SETTINGS_KIND = 'workspace-settings';
@@ -123,6 +136,7 @@ const quoted = (keys: string[]) => keys.map((k) => `'${k}'`).join(', ');
 /** The schemas of the definable kinds, for the published workspace schema (no running components needed). */
 export const KIND_SCHEMAS: { kind: string; schema: TSchema; singleton?: boolean; description: string }[] = [
   { kind: SETTINGS_KIND, schema: WorkspaceSettingsBody, singleton: true, description: 'Settings of workspace as code.' },
+  ALIASES_KIND_SCHEMA,
   { kind: TRACKING_PLAN_KIND, schema: TrackingPlanBody, description: 'A tracking plan (docs/tracking-plans.md).' },
   { kind: SOURCES_KIND, schema: SourceBody, description: 'A source; its write key is shown once, in the answer to the apply that creates it.' },
   { kind: IDENTITY_RULES_KIND, schema: IdentityRulesBody, description: "Identity rules; the workspace resolves with the ones keyed 'default'." },
@@ -144,6 +158,9 @@ export const KIND_SCHEMAS: { kind: string; schema: TSchema; singleton?: boolean;
   },
   ...OPERATIONS_KIND_SCHEMAS,
   MODELS_KIND_SCHEMA,
+  ...PERSONALIZE_KIND_SCHEMAS,
+  DICTIONARY_KIND_SCHEMA,
+  ...TRANSFORMS_KIND_SCHEMAS,
 ];
 
 /**
@@ -159,6 +176,8 @@ export function createWorkspaceKinds(fx: KindEffects): WorkspaceKind[] {
       validate: async (body) => checkShape(WorkspaceSettingsBody, body),
       changed: async () => undefined,
     },
+    // Before tracking plans: a plan checks messages after collection has applied the aliases.
+    aliasesKind(checkShape, async (ws, body) => fx.aliases?.changed(ws, body)),
     {
       kind: TRACKING_PLAN_KIND,
       schema: TrackingPlanBody,
@@ -276,6 +295,9 @@ export function createWorkspaceKinds(fx: KindEffects): WorkspaceKind[] {
     },
     ...operationsKinds(checkShape, async (ws) => fx.operations?.definitionsChanged(ws), (message) => new TandemError('in_use', message, 409)),
     modelsKind(checkShape, async (ws, key, deleted) => fx.models?.changed(ws, key, deleted)),
+    ...personalizeKinds(checkShape, async (ws, kind, key, deleted) => fx.personalize?.changed(ws, kind, key, deleted)),
+    dictionaryKind(checkShape, async (ws) => fx.metadata?.dictionaryChanged(ws)),
+    ...transformsKinds(checkShape, () => fx.transforms),
   ];
   return kinds;
 }

@@ -69,7 +69,13 @@ export class WorkspaceService {
   private readonly byKind: Map<string, WorkspaceKind>;
   private readonly locks = new Map<string, Promise<unknown>>();
 
-  constructor(private readonly deps: { store: Store; clock: Clock; kinds: WorkspaceKind[]; onError?: (message: string) => void }) {
+  constructor(
+    private readonly deps: {
+      store: Store; clock: Clock; kinds: WorkspaceKind[]; onError?: (message: string) => void;
+      /** Adds advice to the plan's changes (impact lines such as deprecation warnings, src/metadata). */
+      advise?: (workspaceId: string, changes: PlannedChange[], proposed: WorkspaceState) => Promise<void>;
+    },
+  ) {
     this.byKind = new Map(deps.kinds.map((k) => [k.kind, k]));
   }
 
@@ -300,6 +306,7 @@ export class WorkspaceService {
     const settings = proposed.get(SETTINGS_KIND)?.get('default') as { strict?: boolean } | undefined;
     const references = await this.checkReferences(workspaceId, changes, proposed);
     await this.impact(workspaceId, changes, proposed, current);
+    await this.deps.advise?.(workspaceId, changes, proposed);
     return {
       plan: { baseVersion: await this.deps.store.versions.latest(workspaceId), prune, strict: settings?.strict === true, changes, unchanged, notInDocuments, references },
       bodies,

@@ -26,10 +26,7 @@ export function journeyCtes(p: SqlParams, workspaceId: string, req: AttributionR
   const revenue = revenuePath === 'revenue'
     ? { cols: ['f.revenue AS revenue'], join: true }
     : { cols: [`TRY_CAST(${p.propertyAt('e.message', revenuePath)} AS DOUBLE) AS revenue`], join: false };
-  const conversions = matchingEvents(p, ws, req.conversion, revenue.cols, !revenue.join);
-  const convSql = revenue.join
-    ? conversions.replace(' FROM m_events m', ` FROM m_events m LEFT JOIN ${FIELDS_TABLE} f ON f.event_id = m.event_id`)
-    : conversions;
+  const convSql = matchingEvents(p, ws, req.conversion, revenue.cols, !revenue.join, revenue.join ? ` LEFT JOIN ${FIELDS_TABLE} f ON f.event_id = m.event_id` : '');
   const from = p.add(range.from, 'bigint');
   const to = p.add(range.to, 'bigint');
   const lookback = p.add(lookbackMs, 'bigint');

@@ -129,7 +129,9 @@ export async function attributionReport(query: Query, workspaceId: string, req: 
     answer.conversionProbability = markov.conversionProbability;
     for (const [state, share] of markov.shares) {
       const [channel, campaign] = JSON.parse(state) as [string, string | null];
-      const r = rows.get(state) ?? { channel, campaign, touchpoints: 0, conversions: {}, revenue: {} };
+      // A state seen only in journeys that did not convert has no rule-based credit: 0 for each model asked for.
+      const zeros = Object.fromEntries(models.filter((m) => m !== 'markov').map((m) => [m, 0]));
+      const r = rows.get(state) ?? { channel, campaign, touchpoints: 0, conversions: { ...zeros }, revenue: { ...zeros } };
       r.conversions.markov = share * totals.attributed;
       r.revenue.markov = share * totals.attributedRevenue;
       r.removalEffect = markov.removalEffects.get(state);

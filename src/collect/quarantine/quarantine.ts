@@ -108,6 +108,7 @@ export class Quarantine {
         continue;
       }
       const { message } = checked;
+      plans.alias(source, message);
       const reasons = checked.problem ? [checked.problem] : undefined;
       const verdict = reasons ? { quarantine: true, violations: reasons } : plans.check(source, message);
       const result: ReplayResult = verdict.quarantine

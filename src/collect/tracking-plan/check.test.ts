@@ -27,6 +27,8 @@ const storeWith = (plans: TrackingPlan[]) => {
         calls++;
         return plans.map((body, i) => ({ key: body.key, version: i + 1, body }));
       },
+      // The workspace's aliases (src/migrations/aliases.ts), loaded with its plans: none here.
+      get: async () => undefined,
     },
   } as unknown as Store;
   return { store, calls: () => calls };

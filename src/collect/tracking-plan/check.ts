@@ -6,6 +6,7 @@ import { createAjv } from '../../core/json-schema.js';
 import { badRequest, pointerToPath, TandemError } from '../../core/errors.js';
 import type { Source, Store } from '../../core/ports/store.js';
 import { TRACKING_PLAN_KIND, type TrackingPlan, type UnplannedPolicy } from './schema.js';
+import { ALIASES_KIND, aliasMessage, compileAliases, type Aliases, type CompiledAliases } from '../../migrations/aliases.js';
 
 type Mode = 'allow' | 'flag' | 'block';
 
@@ -310,6 +311,8 @@ export class TrackingPlans implements TrackingPlanCheck {
   private readonly generations = new Map<string, number>();
   private readonly checker = new Checker();
   private readonly listeners: ((workspaceId: string) => void)[] = [];
+  /** Each loaded workspace's aliases (docs/migrations.md), loaded and forgotten with its plans. */
+  private readonly aliases = new Map<string, CompiledAliases>();
 
   constructor(private readonly store: Store, private readonly warn: (message: string) => void = (m) => process.emitWarning(m)) {}
 
@@ -328,6 +331,18 @@ export class TrackingPlans implements TrackingPlanCheck {
     // A source naming a plan that does not exist is not checked (the plan may be created later).
     if (plan === undefined) return PASS;
     return this.checker.run(plan, message, mode === 'block');
+  }
+
+  /** Applies the workspace's aliases (renamed events and properties) to a normalised message, before check(). */
+  alias(source: Source, message: Message): void {
+    const a = this.aliases.get(source.workspaceId);
+    if (a !== undefined) aliasMessage(a, message);
+  }
+
+  /** Puts a workspace's saved aliases in place (undefined: deleted) and tells the listeners, like a saved plan. */
+  aliasesChanged(workspaceId: string, body: Aliases | undefined): void {
+    this.bump(workspaceId);
+    if (this.workspaces.has(workspaceId)) this.aliases.set(workspaceId, compileAliases(body));
   }
 
   /** Loads a workspace's plans unless they are cached. Call it before check() for a workspace not seen yet. */
@@ -361,6 +376,7 @@ export class TrackingPlans implements TrackingPlanCheck {
   forget(workspaceId: string): void {
     this.bump(workspaceId);
     this.workspaces.delete(workspaceId);
+    this.aliases.delete(workspaceId);
   }
 
   /** Calls `listener` with the workspace id whenever a plan is saved or removed here. */
@@ -377,6 +393,7 @@ export class TrackingPlans implements TrackingPlanCheck {
     for (;;) {
       const generation = this.generations.get(workspaceId) ?? 0;
       const stored = await this.store.definitions.list<TrackingPlan>(workspaceId, TRACKING_PLAN_KIND);
+      const aliases = await this.store.definitions.get<Aliases>(workspaceId, ALIASES_KIND, 'default');
       if ((this.generations.get(workspaceId) ?? 0) !== generation) continue;
       const plans = new Map<string, CompiledPlan>();
       for (const { key, version, body } of stored) {
@@ -388,6 +405,7 @@ export class TrackingPlans implements TrackingPlanCheck {
         }
       }
       this.workspaces.set(workspaceId, plans);
+      this.aliases.set(workspaceId, compileAliases(aliases?.body));
       return;
     }
   }

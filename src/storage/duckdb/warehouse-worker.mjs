@@ -5,6 +5,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { DuckDBInstance } from '@duckdb/node-api';
 import Database from 'better-sqlite3';
 import { existsSync, renameSync, rmSync } from 'node:fs';
+import { createSqlModelOps } from './sql-models-ops.mjs';
 
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS events (
@@ -91,6 +92,7 @@ async function compact() {
   await conn.run(`ATTACH '${fresh.replaceAll("'", "''")}' AS tandem_compact`);
   await conn.run(`COPY FROM DATABASE "${name}" TO tandem_compact`);
   await conn.run('DETACH tandem_compact');
+  sqlModels.close();
   roConn.closeSync();
   conn.closeSync();
   instance.closeSync();
@@ -201,6 +203,30 @@ async function mirrorErase(workspaceId, profileIds) {
   await deleteProfiles([...PROFILE_TABLES, 'm_events'], profileIds.map((id) => [workspaceId, id]));
 }
 
+/**
+ * Data migrations (src/migrations) rewrote these events in the store: the copies held here (events, and the
+ * mirror's m_events names) are read again from the store, in one transaction. Events not copied yet need nothing:
+ * catch-up will copy them as they are now.
+ */
+async function refreshEvents(ids) {
+  openStore();
+  const held = ids.filter((id) => id <= last);
+  if (held.length === 0) return 0;
+  const rows = store.prepare('SELECT id, type, event, message FROM events WHERE id IN (SELECT value FROM json_each(?))').raw().all(JSON.stringify(held));
+  await conn.run('CREATE OR REPLACE TEMP TABLE refreshed (id BIGINT, type VARCHAR, event VARCHAR, message VARCHAR)');
+  await append('refreshed', rows, ['b', 's', 's', 's'], 'temp');
+  await conn.run('BEGIN TRANSACTION');
+  try {
+    await conn.run('UPDATE events SET event = r.event, message = r.message FROM temp.refreshed r WHERE events.id = r.id');
+    await conn.run("UPDATE m_events SET event = CASE WHEN r.type = 'track' THEN r.event END FROM temp.refreshed r WHERE m_events.event_id = r.id");
+    await conn.run('COMMIT');
+  } catch (error) {
+    await conn.run('ROLLBACK');
+    throw error;
+  }
+  return rows.length;
+}
+
 const literal = (s) => `'${String(s).replaceAll("'", "''")}'`;
 
 /**
@@ -235,7 +261,15 @@ async function inputsQuery(m) {
   }
 }
 
+// SQL models (src/transforms): their own connection on the current instance (compact() replaces it).
+const sqlModels = createSqlModelOps({ getInstance: () => instance, storeFile: workerData.storeFile });
+
 const ops = {
+  sqlModelCheck: (m) => sqlModels.sqlModelCheck(m),
+  sqlModelPreview: (m) => sqlModels.sqlModelPreview(m),
+  sqlModelRun: (m) => sqlModels.sqlModelRun(m),
+  sqlModelRows: (m) => sqlModels.sqlModelRows(m),
+  sqlModelDrop: (m) => sqlModels.sqlModelDrop(m),
   load: (m) => load(m.table, m.columns, m.rows),
   catchUp: (m) => catchUp(m.limit),
   lastEventId: () => lastEventId(),
@@ -243,6 +277,7 @@ const ops = {
   compact: () => compact(),
   mirror: (m) => mirror(m.profiles),
   mirrorErase: (m) => mirrorErase(m.workspaceId, m.profileIds),
+  refreshEvents: (m) => refreshEvents(m.ids),
   meta: (m) => meta(m.key),
   setMeta: (m) => setMeta(m.key, m.value),
   inputsQuery: (m) => inputsQuery(m),
@@ -263,6 +298,7 @@ parentPort.on('message', (m) => {
 
 async function handle(m) {
   if (m.op === 'close') {
+    sqlModels.close();
     store?.close();
     roConn.closeSync();
     conn.closeSync();

@@ -101,6 +101,11 @@ export class DuckDbWarehouse implements Warehouse {
     return this.call({ op: 'mirrorErase', workspaceId, profileIds });
   }
 
+  /** Reads these events again from the store after a data migration rewrote them; returns how many were held here. */
+  refreshEvents(ids: number[]): Promise<number> {
+    return this.call({ op: 'refreshEvents', ids });
+  }
+
   meta(key: string): Promise<number | undefined> {
     return this.call({ op: 'meta', key });
   }
@@ -116,6 +121,11 @@ export class DuckDbWarehouse implements Warehouse {
    */
   inputsQuery(q: { workspaceId: string; sql: string; params?: SqlValue[]; upTo?: number; readOnly?: boolean }): Promise<Record<string, unknown>[]> {
     return this.call({ op: 'inputsQuery', ...q });
+  }
+
+  /** An op of the SQL models (sql-models-ops.mjs; src/transforms/sql-models.ts): answers `{ error }` rather than failing. */
+  sqlModelOp<T>(op: 'sqlModelCheck' | 'sqlModelPreview' | 'sqlModelRun' | 'sqlModelRows' | 'sqlModelDrop', message: Record<string, unknown>): Promise<T> {
+    return this.call({ ...message, op });
   }
 
   /** Stops the read-only query running now, if any (it fails with an interrupt error). */

@@ -54,4 +54,15 @@ export const APPLY_MIGRATIONS: readonly string[] = [
      finished_at INTEGER NOT NULL, status TEXT NOT NULL, error TEXT, rows INTEGER, changed INTEGER,
      PRIMARY KEY (workspace_id, key)
    ) WITHOUT ROWID;`,
+  // 3: zero-downtime definition changes (docs/audiences.md, "Changing a definition"). `apply_active_versions`: the
+  // version of each definition whose outputs are in apply_memberships / apply_computed. While a changed definition
+  // is backfilled, its new version's states and timers are kept under `<def>@next` and its outputs in
+  // `apply_shadow_outputs`, until one transaction switches them in. `started_at` times a backfill (progress, ETA).
+  `CREATE TABLE apply_active_versions (workspace_id TEXT NOT NULL, def TEXT NOT NULL, version INTEGER NOT NULL, PRIMARY KEY (workspace_id, def)) WITHOUT ROWID;
+   CREATE TABLE apply_shadow_outputs (
+     workspace_id TEXT NOT NULL, def TEXT NOT NULL, profile_id TEXT NOT NULL, value TEXT NOT NULL, at INTEGER NOT NULL,
+     PRIMARY KEY (workspace_id, def, profile_id)
+   ) WITHOUT ROWID;
+   CREATE INDEX apply_shadow_outputs_profile ON apply_shadow_outputs (workspace_id, profile_id);
+   ALTER TABLE apply_backfills ADD COLUMN started_at INTEGER;`,
 ];

@@ -1,7 +1,7 @@
 import type { Message } from '../../collect/message.js';
 import type { JsonValue } from '../../conditions/model.js';
 import type { StreamingState } from '../../conditions/node-kind.js';
-import type { ApplyCommit, ApplyEvent, ApplyStore, ApplyTimer, MembershipMessage, MembershipRecord, MirrorEntry, ProfileEffects, SqlTraitRun } from '../../apply/ports.js';
+import { shadowDefId, type ApplyCommit, type ApplyEvent, type ApplyStore, type ApplyTimer, type BackfillRow, type MembershipMessage, type MembershipRecord, type MirrorEntry, type ProfileEffects, type SqlTraitRun } from '../../apply/ports.js';
 import { APPLY_MIGRATIONS } from './apply-schema.js';
 import { migrate, type Sqlite } from './database.js';
 
@@ -71,8 +71,45 @@ export function openSqliteApplyStore(db: Sqlite): ApplyStore {
     outboxPut: db.prepare('INSERT INTO apply_outbox (workspace_id, message) VALUES (?, ?)'),
     outbox: db.prepare('SELECT id, workspace_id, message FROM apply_outbox ORDER BY id LIMIT ?'),
     outboxDel: db.prepare('DELETE FROM apply_outbox WHERE id = ?'),
-    backfills: db.prepare('SELECT workspace_id, def, version, cursor FROM apply_backfills ORDER BY workspace_id, def'),
+    backfills: db.prepare('SELECT workspace_id, def, version, cursor, started_at FROM apply_backfills ORDER BY workspace_id, def'),
     backfillPut: db.prepare('INSERT INTO apply_backfills (workspace_id, def, version, cursor) VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET version = excluded.version, cursor = excluded.cursor'),
+    backfillStart: db.prepare(
+      "INSERT INTO apply_backfills (workspace_id, def, version, cursor, started_at) VALUES (?, ?, ?, '', ?) ON CONFLICT DO UPDATE SET version = excluded.version, cursor = '', started_at = excluded.started_at",
+    ),
+    activePut: db.prepare('INSERT INTO apply_active_versions (workspace_id, def, version) VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET version = excluded.version'),
+    activeAll: db.prepare('SELECT def, version FROM apply_active_versions WHERE workspace_id = ?'),
+    definitionBody: db.prepare('SELECT body FROM definitions WHERE workspace_id = ? AND kind = ? AND key = ? AND version = ? AND deleted = 0').pluck(),
+    shadowOf: db.prepare('SELECT def, value FROM apply_shadow_outputs INDEXED BY apply_shadow_outputs_profile WHERE workspace_id = ? AND profile_id = ?'),
+    shadowPut: db.prepare('INSERT INTO apply_shadow_outputs (workspace_id, def, profile_id, value, at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET value = excluded.value, at = excluded.at'),
+    shadowDel: db.prepare('DELETE FROM apply_shadow_outputs WHERE workspace_id = ? AND def = ? AND profile_id = ?'),
+    shadowDrop: db.prepare('DELETE FROM apply_shadow_outputs WHERE workspace_id = ? AND profile_id = ?'),
+    // The profiles whose answer a switch changes: a shadow member that is not a member, a member that is not one.
+    shadowAudience: db.prepare(
+      `SELECT s.profile_id, s.value FROM apply_shadow_outputs s WHERE s.workspace_id = @ws AND s.def = @def
+         AND NOT EXISTS (SELECT 1 FROM apply_memberships m WHERE m.workspace_id = @ws AND m.audience = @key AND m.profile_id = s.profile_id)
+       UNION ALL
+       SELECT m.profile_id, NULL FROM apply_memberships m WHERE m.workspace_id = @ws AND m.audience = @key
+         AND NOT EXISTS (SELECT 1 FROM apply_shadow_outputs s WHERE s.workspace_id = @ws AND s.def = @def AND s.profile_id = m.profile_id)
+       ORDER BY 1`,
+    ),
+    // Values are JSON text on both sides (JSON.stringify), so text equality is value equality.
+    shadowComputed: db.prepare(
+      `SELECT s.profile_id, s.value FROM apply_shadow_outputs s
+         LEFT JOIN apply_computed c ON c.workspace_id = @ws AND c.profile_id = s.profile_id AND c.key = @key
+       WHERE s.workspace_id = @ws AND s.def = @def AND (c.value IS NULL OR c.value <> s.value)
+       UNION ALL
+       SELECT c.profile_id, NULL FROM apply_computed c WHERE c.workspace_id = @ws AND c.key = @key
+         AND NOT EXISTS (SELECT 1 FROM apply_shadow_outputs s WHERE s.workspace_id = @ws AND s.def = @def AND s.profile_id = c.profile_id)
+       ORDER BY 1`,
+    ),
+    profileCount: db.prepare('SELECT COUNT(*) FROM identity_profiles WHERE workspace_id = ? AND merged_into IS NULL').pluck(),
+    profileCountUpTo: db.prepare('SELECT COUNT(*) FROM identity_profiles WHERE workspace_id = ? AND merged_into IS NULL AND id <= ?').pluck(),
+    switchStatesDel: db.prepare('DELETE FROM apply_states WHERE workspace_id = ? AND def = ?'),
+    switchStatesMove: db.prepare('UPDATE apply_states SET def = ? WHERE workspace_id = ? AND def = ?'),
+    switchTimersDel: db.prepare('DELETE FROM apply_timers WHERE workspace_id = ? AND def = ?'),
+    switchTimersMove: db.prepare('UPDATE apply_timers SET def = ? WHERE workspace_id = ? AND def = ?'),
+    switchShadowDel: db.prepare('DELETE FROM apply_shadow_outputs WHERE workspace_id = ? AND def = ?'),
+    switchBackfillDel: db.prepare('DELETE FROM apply_backfills WHERE workspace_id = ? AND def = ?'),
     backfillDel: db.prepare('DELETE FROM apply_backfills WHERE workspace_id = ? AND def = ? AND version = ?'),
     members: db.prepare('SELECT profile_id, entered_at FROM apply_memberships WHERE workspace_id = ? AND audience = ? AND profile_id > ? ORDER BY profile_id LIMIT ?'),
     sizeBefore: db.prepare('SELECT size FROM apply_audience_sizes WHERE workspace_id = ? AND audience = ? AND at < ? ORDER BY at DESC LIMIT 1'),
@@ -139,6 +176,7 @@ export function openSqliteApplyStore(db: Sqlite): ApplyStore {
         }
       }
       if (p.drop) {
+        s.shadowDrop.run(ws, p.profileId);
         s.dropStates.run(ws, p.profileId);
         s.dropComputed.run(ws, p.profileId);
         s.dropTimers.run(ws, p.profileId);
@@ -157,6 +195,10 @@ export function openSqliteApplyStore(db: Sqlite): ApplyStore {
         if (t.dueAt === undefined) s.timerDel.run(ws, p.profileId, t.def);
         else s.timerPut.run(ws, p.profileId, t.def, t.dueAt);
       }
+      for (const o of p.shadow ?? []) {
+        if (o.value === undefined || o.value === null || o.value === false) s.shadowDel.run(ws, o.def, p.profileId);
+        else s.shadowPut.run(ws, o.def, p.profileId, JSON.stringify(o.value), o.at);
+      }
       s.watermarkPut.run(ws, p.profileId, p.asOf);
     }
     for (const p of c.profiles) s.mirrorPut.run(p.workspaceId, p.profileId, p.drop || p.remap ? 1 : 0);
@@ -164,6 +206,18 @@ export function openSqliteApplyStore(db: Sqlite): ApplyStore {
     for (const b of c.backfills ?? []) {
       if (b.cursor === undefined) s.backfillDel.run(b.workspaceId, b.def, b.version);
       else s.backfillPut.run(b.workspaceId, b.def, b.version, b.cursor);
+    }
+    // After the profiles' effects: the changed answers are committed; now the new version's states, timers and
+    // version become the active ones, for every profile at once.
+    for (const sw of c.switches ?? []) {
+      const shadow = shadowDefId(sw.def);
+      s.switchStatesDel.run(sw.workspaceId, sw.def);
+      s.switchStatesMove.run(sw.def, sw.workspaceId, shadow);
+      s.switchTimersDel.run(sw.workspaceId, sw.def);
+      s.switchTimersMove.run(sw.def, sw.workspaceId, shadow);
+      s.switchShadowDel.run(sw.workspaceId, shadow);
+      s.activePut.run(sw.workspaceId, sw.def, sw.version);
+      s.switchBackfillDel.run(sw.workspaceId, sw.def);
     }
     if (c.position !== undefined) s.positionPut.run(CONSUMER, c.position);
   });
@@ -224,10 +278,36 @@ export function openSqliteApplyStore(db: Sqlite): ApplyStore {
       db.transaction(() => { for (const id of ids) s.outboxDel.run(id); })();
     },
     backfills() {
-      return (s.backfills.all() as { workspace_id: string; def: string; version: number; cursor: string }[]).map((r) => ({ workspaceId: r.workspace_id, def: r.def, version: r.version, cursor: r.cursor }));
+      return (s.backfills.all() as { workspace_id: string; def: string; version: number; cursor: string; started_at: number | null }[]).map(
+        (r): BackfillRow => ({ workspaceId: r.workspace_id, def: r.def, version: r.version, cursor: r.cursor, startedAt: r.started_at ?? undefined }),
+      );
     },
-    startBackfill(workspaceId, def, version) {
-      s.backfillPut.run(workspaceId, def, version, '');
+    startBackfill(workspaceId, def, version, at = 0, options = {}) {
+      db.transaction(() => {
+        s.backfillStart.run(workspaceId, def, version, at);
+        if (options.active) s.activePut.run(workspaceId, def, version);
+      })();
+    },
+    activeVersions(workspaceId) {
+      return new Map((s.activeAll.all(workspaceId) as { def: string; version: number }[]).map((r) => [r.def, r.version]));
+    },
+    setActiveVersion(workspaceId, def, version) {
+      s.activePut.run(workspaceId, def, version);
+    },
+    definitionBody(workspaceId, kind, key, version) {
+      const body = s.definitionBody.get(workspaceId, kind, key, version) as string | undefined;
+      return body === undefined ? undefined : (JSON.parse(body) as unknown);
+    },
+    shadowOutputs(workspaceId, profileId) {
+      return new Map((s.shadowOf.all(workspaceId, profileId) as { def: string; value: string }[]).map((r) => [r.def, JSON.parse(r.value) as JsonValue]));
+    },
+    shadowChanges(workspaceId, def, output) {
+      const stmt = output.audience !== undefined ? s.shadowAudience : s.shadowComputed;
+      const rows = stmt.all({ ws: workspaceId, def: shadowDefId(def), key: output.audience ?? output.computedKey }) as { profile_id: string; value: string | null }[];
+      return rows.map((r) => ({ profileId: r.profile_id, value: r.value === null ? undefined : (JSON.parse(r.value) as JsonValue) }));
+    },
+    profileCount(workspaceId, upTo) {
+      return (upTo === undefined ? s.profileCount.get(workspaceId) : s.profileCountUpTo.get(workspaceId, upTo)) as number;
     },
     dropDefinition(workspaceId, def, output, at) {
       db.transaction(() => {
@@ -240,9 +320,12 @@ export function openSqliteApplyStore(db: Sqlite): ApplyStore {
           db.prepare(`INSERT INTO apply_mirror_queue (workspace_id, profile_id, n, remap) SELECT workspace_id, profile_id, 1, 0 FROM apply_computed WHERE workspace_id = ? AND key = ? AND true
                       ON CONFLICT DO UPDATE SET n = n + 1`).run(workspaceId, output.computedKey);
         }
-        db.prepare('DELETE FROM apply_states WHERE workspace_id = ? AND def = ?').run(workspaceId, def);
-        db.prepare('DELETE FROM apply_timers WHERE workspace_id = ? AND def = ?').run(workspaceId, def);
+        db.prepare('DELETE FROM apply_states WHERE workspace_id = ? AND def IN (?, ?)').run(workspaceId, def, shadowDefId(def));
+        db.prepare('DELETE FROM apply_timers WHERE workspace_id = ? AND def IN (?, ?)').run(workspaceId, def, shadowDefId(def));
         db.prepare('DELETE FROM apply_backfills WHERE workspace_id = ? AND def = ?').run(workspaceId, def);
+        // A new version being backfilled goes with it; a later definition of the same key starts afresh.
+        s.switchShadowDel.run(workspaceId, shadowDefId(def));
+        db.prepare('DELETE FROM apply_active_versions WHERE workspace_id = ? AND def = ?').run(workspaceId, def);
         if (output.audience !== undefined) {
           db.prepare("UPDATE apply_membership_history SET exited_at = ?, exit_reason = 'deleted' WHERE workspace_id = ? AND audience = ? AND exited_at IS NULL").run(at, workspaceId, output.audience);
           db.prepare('DELETE FROM apply_memberships WHERE workspace_id = ? AND audience = ?').run(workspaceId, output.audience);

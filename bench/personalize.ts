@@ -1,0 +1,193 @@
+// `npm run bench -- personalize [--rate 2000] [--seconds 10] [--warmup 2] [--visitors 2000] [--no-write]`
+//
+// POST /v1/personalize against `tandem start` (a child process: the front forwards the call to the core thread)
+// with 20 audiences, 3 decision points (rules with catalog stock and a cap, propensity, a LinUCB bandit with
+// context and catalog features) and a geo database, at a fixed open-loop rate; side by side in the same run with
+// a bare node:http server (the ceiling: parse the body, answer) at the same rate and bodies.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { freePort, waitFor, writeSection } from './_process.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const ADMIN_TOKEN = 'bench-admin-token';
+const DECISIONS = ['hero', 'recs', 'banner'];
+
+interface Options { rate: number; seconds: number; warmup: number; visitors: number; write: boolean }
+interface Paced { requests2xx: number; non2xx: number; errors: number; offeredRate: number; achievedRate: number; p50: number; p90: number; p99: number; p999: number; max: number; maxSendLateMs: number }
+interface Server { url: string; auth: string; child: ChildProcess; dir?: string }
+
+function parseArgs(args: string[]): Options {
+  const o: Options = { rate: 2000, seconds: 10, warmup: 2, visitors: 2000, write: true };
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    const v = () => Number(args[++i]);
+    if (a === '--rate') o.rate = v();
+    else if (a === '--seconds') o.seconds = v();
+    else if (a === '--warmup') o.warmup = v();
+    else if (a === '--visitors') o.visitors = v();
+    else if (a === '--no-write') o.write = false;
+    else throw new Error(`unknown option ${a}`);
+  }
+  return o;
+}
+
+async function startTandem(): Promise<Server> {
+  const dir = mkdtempSync(join(tmpdir(), 'tandem-bench-'));
+  const port = await freePort();
+  writeFileSync(join(dir, 'geo.csv'), 'network,country,region,city,timezone\n1.0.0.0/24,AU,HOT,,Australia/Sydney\n1.0.1.0/24,IS,COLD,,Atlantic/Reykjavik\n');
+  writeFileSync(join(dir, 'tandem.yaml'), `storage: { sync: normal }\npersonalize: { geoDatabase: ${JSON.stringify(join(dir, 'geo.csv'))} }\nlogLevel: warn\n`);
+  const child = spawn(process.execPath, ['bin/tandem.js', 'start', '--data-dir', join(dir, 'data'), '--port', String(port), '--config', join(dir, 'tandem.yaml')], {
+    cwd: ROOT, env: { ...process.env, TANDEM_ADMIN_TOKEN: ADMIN_TOKEN }, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const [, key] = await waitFor(child, /write key of source 'default' \(shown once\): (\S+)/, 'tandem');
+  child.stdout!.resume();
+  child.stderr!.resume();
+  return { url: `http://127.0.0.1:${port}`, auth: `Basic ${Buffer.from(`${key}:`).toString('base64')}`, child, dir };
+}
+
+async function startBaseline(): Promise<Server> {
+  const child = spawn(process.execPath, ['bench/_collect/baseline.mjs'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const [, port] = await waitFor(child, /listening (\d+)/, 'baseline');
+  return { url: `http://127.0.0.1:${port}`, auth: 'Basic eDo=', child };
+}
+
+async function stop(server: Server): Promise<void> {
+  const exited = new Promise((r) => server.child.once('exit', r));
+  server.child.kill('SIGTERM');
+  const timer = setTimeout(() => server.child.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(timer);
+  if (server.dir) rmSync(server.dir, { recursive: true, force: true });
+}
+
+function load(job: Record<string, unknown>): Promise<Paced> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['bench/_personalize/load.mjs', JSON.stringify(job)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as Paced) : reject(new Error(`load generator exited with ${code}`))));
+  });
+}
+
+async function admin(s: Server, path: string, body: unknown, method = 'POST'): Promise<unknown> {
+  const r = await fetch(`${s.url}/api/v1${path}`, { method, headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  if (r.status >= 300) throw new Error(`${method} ${path}: ${r.status} ${await r.text()}`);
+  return r.json();
+}
+
+/** 20 audiences, the exposure settings, catalogs, 3 decision points, and `visitors` profiles with traits and events. */
+async function setUp(s: Server, o: Options): Promise<void> {
+  for (let i = 0; i < 20; i++) {
+    const condition = i % 2 === 0 ? { trait: 'score', gte: i * 5 } : { performed: `Viewed ${i % 5}`, within: '30d' };
+    await admin(s, '/audiences', { key: `aud_${i}`, name: `Audience ${i}`, condition });
+  }
+  await admin(s, '/personalization', { audiences: ['*'], computed: ['*'] }, 'PUT');
+  await admin(s, '/catalogs', { key: 'products', keyField: 'sku' });
+  await admin(s, '/catalogs/products/rows', Array.from({ length: 50 }, (_, i) => ({ sku: `S${i}`, stock: i % 3 })));
+  await admin(s, '/catalogs', { key: 'weather', keyField: 'region' });
+  await admin(s, '/catalogs/weather/rows', [{ region: 'HOT', temp_c: 31 }, { region: 'COLD', temp_c: 4 }]);
+  const inStock = { catalog: 'products', key_from: { trait: 'offer.attributes.sku' }, where: [{ field: 'stock', gt: 0 }] };
+  const products = Array.from({ length: 8 }, (_, i) => ({
+    key: `p${i}`,
+    attributes: { sku: `S${i}` },
+    condition: i % 2 ? { all: [inStock, { in_audience: `aud_${i}` }] } : inStock,
+    content: { title: `Product ${i}` },
+  }));
+  await admin(s, '/decisions', {
+    key: 'hero',
+    policy: { type: 'rules' },
+    cap: { max: 3, within: '1d' },
+    offers: [...products, { key: 'default', content: { title: 'Welcome' } }],
+    holdout: { percent: 10 },
+  });
+  await admin(s, '/decisions', { key: 'recs', policy: { type: 'propensity' }, offers: [{ key: 'shoes', score: 'p_shoes' }, { key: 'bags', score: 'p_bags' }, { key: 'hats', score: 'p_hats' }] });
+  await admin(s, '/decisions', {
+    key: 'banner',
+    policy: {
+      type: 'bandit',
+      algorithm: 'linucb',
+      features: [
+        { key: 'hot', when: { catalog: 'weather', key_from: { trait: 'context.geo.region' }, where: [{ field: 'temp_c', gte: 25 }] } },
+        { key: 'mobile', when: { trait: 'context.device.type', eq: 'mobile' } },
+        { key: 'hour', value: 'context.time.hour', scale: 0.04 },
+        { key: 'temp', catalog: 'weather', key_from: 'context.geo.region', field: 'temp_c', scale: 0.03 },
+      ],
+    },
+    offers: [{ key: 'water' }, { key: 'soda' }, { key: 'coffee' }, { key: 'tea' }],
+    holdout: { percent: 10 },
+    reward: { events: [{ event: 'Banner Clicked' }] },
+  });
+  // Profiles: traits and events through /v1/batch, then wait until the pipeline has resolved the last one.
+  for (let from = 0; from < o.visitors; from += 500) {
+    const batch = [];
+    for (let i = from; i < Math.min(o.visitors, from + 500); i++) {
+      batch.push({ type: 'identify', anonymousId: `a${i}`, traits: { score: i % 100 } });
+      batch.push({ type: 'track', anonymousId: `a${i}`, event: `Viewed ${i % 5}` });
+    }
+    const r = await fetch(`${s.url}/v1/batch`, { method: 'POST', headers: { authorization: s.auth, 'content-type': 'application/json' }, body: JSON.stringify({ batch }) });
+    if (r.status !== 200) throw new Error(`batch: ${r.status} ${await r.text()}`);
+  }
+  const last = `a${o.visitors - 1}`;
+  for (let i = 0; i < 600; i++) {
+    const r = await fetch(`${s.url}/api/v1/profiles/lookup?type=anonymous_id&value=${last}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+    if (r.status === 200 && ((await r.json()) as { audiences: string[] }).audiences.length > 0) return;
+    await new Promise((res) => setTimeout(res, 500));
+  }
+  throw new Error('the profiles were not processed in 5 minutes');
+}
+
+const n = (v: number, d = 0) => v.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+
+export async function run(args: string[]): Promise<void> {
+  const o = parseArgs(args);
+  const command = `npm run bench -- personalize${args.length ? ` ${args.join(' ')}` : ''}`;
+  const startLoad = loadavg();
+  const baseline = await startBaseline();
+  const tandem = await startTandem();
+  let t: Paced;
+  let b: Paced;
+  let sample: unknown;
+  try {
+    await setUp(tandem, o);
+    const r = await fetch(`${tandem.url}/v1/personalize`, { method: 'POST', headers: { authorization: tandem.auth, 'content-type': 'application/json' }, body: JSON.stringify({ anonymousId: 'a42', decisions: DECISIONS, context: { ip: '1.0.0.7' } }) });
+    sample = await r.json();
+    const job = (s: Server) => ({ url: s.url, path: s === tandem ? '/v1/personalize' : '/v1/track', auth: s.auth, rate: o.rate, seconds: o.seconds, warmup: o.warmup, visitors: o.visitors, decisions: DECISIONS });
+    b = await load(job(baseline));
+    console.error(`baseline: p50 ${n(b.p50, 2)} ms p99 ${n(b.p99, 2)} ms at ${n(b.achievedRate)} req/s`);
+    t = await load(job(tandem));
+    console.error(`tandem:   p50 ${n(t.p50, 2)} ms p99 ${n(t.p99, 2)} ms at ${n(t.achievedRate)} req/s (${t.non2xx} non-2xx, ${t.errors} errors)`);
+  } finally {
+    await stop(tandem);
+    await stop(baseline);
+  }
+  const endLoad = loadavg();
+  const row = (name: string, p: Paced) => `| ${name} | ${n(p.offeredRate)} | ${n(p.achievedRate)} | ${n(p.p50, 2)} | ${n(p.p90, 2)} | **${n(p.p99, 2)}** | ${n(p.p999, 2)} | ${n(p.max, 1)} | ${p.non2xx + p.errors} | ${n(p.maxSendLateMs, 1)} |`;
+  const section = [
+    '## personalize',
+    '',
+    `\`${command}\` on ${new Date().toISOString().slice(0, 10)}: ${cpus().length} CPUs (${cpus()[0]?.model.trim()}), shared; load average ${startLoad.map((l) => l.toFixed(2)).join(' ')} before, ${endLoad.map((l) => l.toFixed(2)).join(' ')} after.`,
+    '',
+    `POST /v1/personalize against \`tandem start\` (front thread forwarding to the core thread over loopback), ${o.visitors} known visitors, 20 audiences,`,
+    '3 decision points per call (`hero`: rules over 9 offers with catalog stock conditions, audience conditions and a cap; `recs`: propensity;',
+    '`banner`: LinUCB over 4 offers with 4 context and catalog features), a geo database, 10% holdouts; every decision logged in SQLite.',
+    `Open loop at a fixed rate for ${o.seconds} s after ${o.warmup} s of warm-up; the ceiling is a bare node:http server that parses the same bodies, at the same rate, in the same run.`,
+    '',
+    '| target | offered req/s | achieved req/s | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | failed | sender late max ms |',
+    '|---|---|---|---|---|---|---|---|---|---|',
+    row('Tandem /v1/personalize', t),
+    row('ceiling (bare node:http)', b),
+    '',
+    `Target: p99 under 10 ms at 2,000 requests/s: **${t.p99 < 10 && t.achievedRate > o.rate * 0.97 ? 'met' : 'not met'}** in this run.`,
+    '',
+    'One answer (visitor a42):',
+    '',
+    '```json',
+    JSON.stringify(sample),
+    '```',
+  ].join('\n');
+  process.stdout.write(`\n${section}\n`);
+  if (o.write) writeSection(join(ROOT, 'docs', 'benchmarks.md'), 'personalize', section);
+}

@@ -1,0 +1,126 @@
+import { useEffect, useState, type ReactNode } from 'react';
+import { api } from './api';
+import { Link, navigate, usePath } from './router';
+import { SessionContext, type Session } from './session';
+import { Login } from './pages/Login';
+import { Overview } from './pages/Overview';
+import { Sources } from './pages/Sources';
+import { Quarantine } from './pages/Quarantine';
+import { Debugger } from './pages/Debugger';
+import { Profiles } from './pages/Profiles';
+import { ProfilePage } from './pages/ProfilePage';
+import { Audiences } from './pages/Audiences';
+import { Journeys } from './pages/Journeys';
+import { Templates } from './pages/Templates';
+import { Definitions } from './pages/Definitions';
+import { Incidents } from './pages/Incidents';
+import { Versions } from './pages/Versions';
+import { Users } from './pages/Users';
+
+const NAV: [string, string][] = [
+  ['/', 'Overview'],
+  ['/sources', 'Sources'],
+  ['/quarantine', 'Quarantine'],
+  ['/debugger', 'Live events'],
+  ['/profiles', 'Profiles'],
+  ['/audiences', 'Audiences'],
+  ['/journeys', 'Journeys'],
+  ['/templates', 'Templates'],
+  ['/experiments', 'Experiments'],
+  ['/models', 'Models'],
+  ['/alerts', 'Alerts'],
+  ['/incidents', 'Incidents'],
+  ['/versions', 'Versions'],
+  ['/users', 'Users'],
+];
+
+function page(path: string): ReactNode {
+  const [pathname] = path.split('?');
+  const parts = pathname.split('/').filter(Boolean).map(decodeURIComponent);
+  switch (parts[0]) {
+    case undefined:
+      return <Overview />;
+    case 'sources':
+      return <Sources />;
+    case 'quarantine':
+      return <Quarantine />;
+    case 'debugger':
+      return <Debugger />;
+    case 'profiles':
+      return parts[1] ? <ProfilePage id={parts[1]} /> : <Profiles />;
+    case 'audiences':
+      return <Audiences selected={parts[1]} />;
+    case 'journeys':
+      return <Journeys selected={parts[1]} />;
+    case 'templates':
+      return <Templates />;
+    case 'experiments':
+      return <Definitions kind="experiments" title="Experiments" />;
+    case 'models':
+      return <Definitions kind="models" title="Models" />;
+    case 'alerts':
+      return <Definitions kind="alerts" title="Alert rules" />;
+    case 'incidents':
+      return <Incidents />;
+    case 'versions':
+      return <Versions />;
+    case 'users':
+      return <Users />;
+    default:
+      return <p>No page here. <Link to="/">Back to the overview</Link></p>;
+  }
+}
+
+export function App() {
+  const [session, setSession] = useState<Session | null | undefined>(undefined);
+  const path = usePath();
+  useEffect(() => {
+    // A readable companion of the HttpOnly session cookie: no request (and no 401 in the console) when signed out.
+    if (!document.cookie.split(';').some((c) => c.trim() === 'tandem_console=1')) return setSession(null);
+    api<Session>('/session').then(setSession, () => setSession(null));
+  }, []);
+  useEffect(() => {
+    const title = NAV.find(([to]) => to !== '/' && path.startsWith(to))?.[1] ?? 'Overview';
+    document.title = `${title} · Tandem`;
+  }, [path]);
+
+  if (session === undefined) return <p className="status" role="status">Loading…</p>;
+  if (session === null) return <Login onSignedIn={(s) => setSession(s)} />;
+  const signOut = () => {
+    void api('/session', { method: 'DELETE' }).finally(() => {
+      setSession(null);
+      navigate('/');
+    });
+  };
+  const current = (to: string) => (to === '/' ? path === '/' : path === to || path.startsWith(`${to}/`) || path.startsWith(`${to}?`));
+  return (
+    <SessionContext.Provider value={{ session, signOut }}>
+      <a className="skip" href="#main">
+        Skip to content
+      </a>
+      <div className="shell">
+        <nav aria-label="Main">
+          <p className="brand">Tandem</p>
+          <ul>
+            {NAV.filter(([to]) => to !== '/users' || session.role === 'admin').map(([to, label]) => (
+              <li key={to}>
+                <Link to={to} aria-current={current(to) ? 'page' : undefined}>
+                  {label}
+                </Link>
+              </li>
+            ))}
+          </ul>
+          <p className="who">
+            Signed in as <strong>{session.name}</strong> ({session.role})
+          </p>
+          <button type="button" onClick={signOut}>
+            Sign out
+          </button>
+        </nav>
+        <main id="main" tabIndex={-1}>
+          {page(path)}
+        </main>
+      </div>
+    </SessionContext.Provider>
+  );
+}
