@@ -39,5 +39,10 @@ export function describeAjvErrors(errors: ErrorObject[], prefix = ''): SchemaPro
     const allowed = first.keyword === 'const' ? [(first.params as { allowedValue: unknown }).allowedValue] : (first.params as { allowedValues: unknown[] }).allowedValues;
     return { code: 'invalid_value', path, message: `${path || 'body'} must be one of ${allowed.map((v) => JSON.stringify(v)).join(', ')}` };
   }
+  if (first.keyword === 'additionalProperties') {
+    const field = (first.params as { additionalProperty: string }).additionalProperty;
+    const full = path ? `${path}.${field}` : field;
+    return { code: 'invalid_value', path: full, message: `${full} is not a known field here` };
+  }
   return { code: 'invalid_value', path, message: `${path || 'body'} ${first.message ?? 'is invalid'}` };
 }
