@@ -105,6 +105,16 @@ describe('workspace as code', () => {
     expect(cycle.error.message).toMatch(/audiences\/a: condition.in_audience: audiences would reference each other in a cycle: a -> b -> a/);
   });
 
+  it('a computed trait written by a model is a known reference; an unknown one is reported', async () => {
+    const t = await start();
+    const model = { kind: 'models', key: 'ltv', type: 'clv', clv: { timeUnit: 'weeks', calibrationEnd: '1997-09-30', horizon: 52 } };
+    const valuable = { kind: 'audiences', key: 'valuable', condition: { computed: 'ltv.clv', gte: 100 } };
+    const withModel = await json(plan(t, [model, valuable]));
+    expect(withModel.references).toEqual([]);
+    const without = await json(plan(t, [valuable]));
+    expect(without.references.map((r: any) => `${r.document} ${r.path} ${r.code}`)).toEqual(['audiences/valuable condition.computed unknown_trait']);
+  });
+
   it('apply records one version with author, message and diff; API changes record versions too; rollback restores an earlier state as a new version', async () => {
     const t = await start();
     const v1 = (await json(apply(t, BASE, { message: 'first' }))).version;

@@ -338,6 +338,14 @@ export class WorkspaceService {
     };
     const problems: Problem[] = [];
     const exists = (kind: string, key: string) => proposed.get(kind)?.has(key) ?? false;
+    // Computed traits come from trait definitions, from models (their output, default the key) and from SQL models
+    // that feed a trait.
+    const computedTraits = new Set(proposed.get('traits')?.keys() ?? []);
+    for (const [key, body] of proposed.get('models') ?? []) computedTraits.add((body as { output?: string }).output ?? key);
+    for (const body of proposed.get('models-sql')?.values() ?? []) {
+      const trait = (body as { output?: { trait?: string } }).output?.trait;
+      if (typeof trait === 'string') computedTraits.add(trait);
+    }
     for (const c of changes) {
       if (c.op === 'delete') continue;
       const document = docName(c.kind, c.key);
@@ -369,7 +377,7 @@ export class WorkspaceService {
         }
       }
       for (const a of refs.audiences) if (!exists('audiences', a.key)) problems.push({ document, path: a.path, code: 'unknown_audience', message: `${a.path}: audience '${a.key}' does not exist` });
-      for (const t of refs.computed) if (!exists('traits', t.key)) problems.push({ document, path: t.path, code: 'unknown_trait', message: `${t.path}: computed trait '${t.key}' does not exist` });
+      for (const t of refs.computed) if (!computedTraits.has(t.key)) problems.push({ document, path: t.path, code: 'unknown_trait', message: `${t.path}: computed trait '${t.key}' does not exist` });
     }
     return problems;
   }
