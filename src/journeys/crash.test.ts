@@ -9,18 +9,35 @@ import { openSqlite } from '../storage/sqlite/database.js';
 const CHILD = fileURLToPath(new URL('./crash-child.ts', import.meta.url));
 const PROFILES = 150;
 
-/** Runs the worker; kills it with SIGKILL after `killAfter` ms, or lets it finish. Resolves with whether it finished. */
-function run(file: string, killAfter?: number): Promise<boolean> {
+/** Messages in the journey outbox so far (0 before the worker has created its tables). */
+function outboxRows(file: string): number {
+  const peek = openSqlite(file);
+  try {
+    const has = peek.prepare("SELECT 1 FROM sqlite_master WHERE name = 'journey_outbox'").get();
+    return has ? (peek.prepare('SELECT COUNT(*) AS n FROM journey_outbox').get() as { n: number }).n : 0;
+  } finally {
+    peek.close();
+  }
+}
+
+/**
+ * Runs the worker; kills it with SIGKILL once it has written `killAfterRows` more outbox rows (so the kill lands
+ * mid-run however fast or slow the machine is), or lets it finish. Resolves with whether it finished.
+ */
+function run(file: string, killAfterRows?: number): Promise<boolean> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', CHILD, file], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stdout.on('data', (d) => (out += String(d)));
     child.stderr.on('data', (d) => (err += String(d)));
-    const timer = killAfter === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), killAfter);
+    const before = killAfterRows === undefined ? 0 : outboxRows(file);
+    const timer = killAfterRows === undefined ? undefined : setInterval(() => {
+      if (outboxRows(file) - before >= killAfterRows) child.kill('SIGKILL');
+    }, 5);
     child.on('error', reject);
     child.on('exit', (code, signal) => {
-      if (timer) clearTimeout(timer);
+      if (timer) clearInterval(timer);
       if (signal === 'SIGKILL') return resolve(false);
       if (code !== 0 || !out.includes('done')) return reject(new Error(`worker failed (${code}): ${err}`));
       resolve(true);
@@ -39,16 +56,14 @@ describe('crash safety', () => {
       for (let i = 1; i <= PROFILES; i++) insert.run(i, `p${i}`, Date.UTC(2026, 0, 1));
       db.close();
 
-      // Kill points spread over start-up, the burst of entries and first sends, the 1 h waits (1 s each) and the later sends.
-      const kills = [900, 1100, 1300, 1500, 1800, 2100, 2600, 3200];
+      // Kill points by progress: during the burst of entries and first sends, during the 1 h waits (1 s each, the
+      // kill comes with the first later send) and during the later sends.
+      const kills = [1, 20, 60, 100, 150, 160, 250, 330];
       let finished = false;
       const progress: number[] = [];
-      for (const ms of kills) {
-        if (await run(file, ms)) finished = true;
-        const peek = openSqlite(file);
-        const has = peek.prepare("SELECT 1 FROM sqlite_master WHERE name = 'journey_outbox'").get();
-        progress.push(has ? (peek.prepare('SELECT COUNT(*) AS n FROM journey_outbox').get() as { n: number }).n : 0);
-        peek.close();
+      for (const rows of kills) {
+        if (!finished && (await run(file, rows))) finished = true;
+        progress.push(outboxRows(file));
       }
       // Some kills landed mid-run (after the first messages, before the last), not only before start or after the end.
       expect(progress.filter((n) => n > 0 && n < PROFILES * 3).length).toBeGreaterThanOrEqual(2);
