@@ -52,10 +52,10 @@ export function program(): Command {
     .option('--config <file>', 'configuration file (YAML or JSON)')
     .action(async (opts) => {
       const config = resolveConfig(opts);
-      // The web console (docs/console.md) is built here when console/dist is missing or stale; a failed build is logged
-      // and the API starts anyway, serving a page that says so at /.
+      // The web console (docs/console.md) is built when console/dist is missing or stale, beside the start: the API
+      // does not wait for it; / serves a page saying so until the build is there, and a failed build is logged.
       const { ensureConsoleBuilt } = await import('./server/console-build.js');
-      await ensureConsoleBuilt((line) => process.stdout.write(`${line}\n`));
+      void ensureConsoleBuilt((line) => process.stdout.write(`${line}\n`));
       // Loaded on demand: the workspace commands only talk HTTP and start faster without the whole app.
       const server = config.pipeline.thread ? await startThreaded(config) : await startSingle(config);
       const lines = [`Tandem is running at ${server.url}`, `  data directory: ${config.dataDir}`];
