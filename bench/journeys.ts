@@ -83,7 +83,7 @@ async function fastPath(o: Options): Promise<FastResult> {
   const sinkStats = async () => (await (await fetch(`${sinkUrl}/stats`)).json()) as Record<string, { latencies: number[]; repeats: number } | undefined>;
   const dir = mkdtempSync(join(tmpdir(), 'tandem-bench-journeys-'));
   // The shape `tandem start` runs: collection on this thread, the pipeline and admin API on a core thread.
-  const front = await startFront(parseConfig({ dataDir: dir, port: 0, logLevel: 'silent' }), pino({ level: 'silent' }), TOKEN);
+  const front = await startFront(parseConfig({ dataDir: dir, port: 0, logLevel: 'silent', network: { allowPrivate: ['127.0.0.1/32'] } }), pino({ level: 'silent' }), TOKEN); // the sink is on loopback
   const peek = new Database(join(dir, 'store.db'), { readonly: true });
   const one = (sql: string) => (peek.prepare(sql).pluck().get() as number | null) ?? 0;
   try {

@@ -79,6 +79,7 @@ import { openSqliteOperationsStore } from './storage/sqlite/operations-store.js'
 import { Models } from './models/models.js';
 import { modelsRoutes } from './server/models-routes.js';
 import { openSqliteModelStore } from './storage/sqlite/model-store.js';
+import { modelSendTimes } from './journeys/best-time.js';
 import { Metadata, observeApplyCommits } from './metadata/metadata.js';
 import { metadataRoutes } from './server/metadata-routes.js';
 import { Personalizer } from './personalize/personalizer.js';
@@ -94,6 +95,7 @@ import { Transforms } from './transforms/transforms.js';
 import { Migrations } from './migrations/migrations.js';
 import { migrationsRoutes } from './server/migrations-routes.js';
 import { openSqliteMigrationStore } from './storage/sqlite/migration-store.js';
+import { DestinationGuard } from './network/destination-guard.js';
 
 export const DEFAULT_WORKSPACE = 'default';
 
@@ -258,7 +260,9 @@ export async function createApp(options: AppOptions): Promise<App> {
   // Catalogs and the delivery tables share store.db: a journey step enqueues inside its own transaction.
   const catalogs = new Catalogs(openSqliteCatalogStore(db), store.definitions, clock, (message) => logger.error(message));
   const deliveryStore = openSqliteDeliveryStore(db);
-  const delivery = new Delivery({
+  // The SSRF guard (src/network): every user-configured URL the server fetches goes through it.
+  const destinations = new DestinationGuard(config.network.allowPrivate);
+  const delivery = new Delivery({ destinations, governance: metadata,
     store: deliveryStore, definitions: store.definitions, profiles, catalogs, log, clock, load, config: config.delivery,
     baseUrl: `http://${config.host}:${config.port}`, dataDir: config.dataDir, onError: (message) => logger.error(message),
   });
@@ -280,7 +284,10 @@ export async function createApp(options: AppOptions): Promise<App> {
   });
   await experiments.prepare(DEFAULT_WORKSPACE);
   privacy.hooks.push({ name: 'experiments', erase: async (workspaceId, profileIds) => experiments.eraseProfiles(workspaceId, profileIds) });
+  // Model runs (store.db) are read by send nodes with `at: { bestTimeWithin, model }` (src/journeys/best-time.ts).
+  const modelRuns = openSqliteModelStore(db);
   const journeys = createJourneys({
+    sendTimes: modelSendTimes(modelRuns),
     experiments: experiments.port,
     db, store, clock, load, profiles: profileReader(profiles), outbox: deliveryOutbox(delivery.outbox), catalogs: (ws) => catalogs.lookup(ws),
     inputs: appliedEventsInput(identity, DEFAULT_WORKSPACE, () => applyStore.position()), history: storedHistory(identity),
@@ -296,7 +303,7 @@ export async function createApp(options: AppOptions): Promise<App> {
   // Operations (docs/operations.md): series fed by the events stage's listener and a per-minute tick on the Clock.
   let baseUrl = `http://${config.host}:${config.port}`;
   const operations = new Operations({
-    store: openSqliteOperationsStore(db), definitions: store.definitions, audit: store.audit, clock, registry: metrics.registry,
+    destinations, store: openSqliteOperationsStore(db), definitions: store.definitions, audit: store.audit, clock, registry: metrics.registry,
     retentionMs: parseDuration(config.storage.seriesRetention, 'storage.seriesRetention'), channels: delivery.channels, baseUrl: () => baseUrl,
     onError: (message) => logger.warn(message),
   });
@@ -306,7 +313,7 @@ export async function createApp(options: AppOptions): Promise<App> {
   // Models (docs/models.md) train in the slow loop on the warehouse, read only, like SQL traits; their per-profile
   // values go through the apply stage as a batch-only computed trait.
   const models = new Models({
-    store, runs: openSqliteModelStore(db), apply, clock, onError: (message) => logger.warn(message),
+    store, runs: modelRuns, apply, clock, onError: (message) => logger.warn(message),
     warehouse: {
       run: async (workspaceId, sql, params) => {
         await conditions.sync();
@@ -354,7 +361,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     store, clock, onError: (message) => logger.error(message),
     advise: (workspaceId, changes, proposed) => metadata.advise(workspaceId, changes, proposed),
     kinds: createWorkspaceKinds({
-      plans, identityRules, apply, sqlTraits, delivery, catalogs, journeys, sourcesChanged, now: () => clock.now(), operations, models, experiments, personalize: personalizer, metadata,
+      plans, identityRules, apply, sqlTraits, delivery, catalogs, journeys, sourcesChanged, now: () => clock.now(), operations, models, experiments, personalize: personalizer, metadata, destinations,
       transforms: transforms.effects,
       aliases: {
         async changed(workspaceId, body) {
@@ -412,13 +419,13 @@ export async function createApp(options: AppOptions): Promise<App> {
       (admin) => templatesRoutes(admin, { store, clock, delivery, profiles }),
       (admin) => catalogsRoutes(admin, { store, clock, catalogs }),
       (admin) => deliveriesRoutes(admin, { store, delivery }),
-      (admin) => journeysRoutes(admin, { journeys }),
+      (admin) => journeysRoutes(admin, { journeys, profileExists: async (ws, id) => (await profiles.get(ws, id)) !== undefined }),
       (admin) => experimentsRoutes(admin, { store, clock, experiments }),
       audiencesRoutes({ audiences, clock }),
       traitsRoutes({ store, clock, apply, sqlTraits }),
       backfillsRoutes({ store, applyStore, clock }),
       profilesRoutes({ profiles, identity, sources: store.sources, mask: metadata }),
-      privacyRoutes({ privacy, store, clock }),
+      privacyRoutes({ privacy, store, clock, mask: metadata }),
       identityRulesRoutes({ store, clock, onChange: (workspaceId) => identityRules.invalidate(workspaceId) }),
       identityGraphRoutes({ store, identity, rules: identityRules, editor: identityGraph }),
       accountsRoutes({ accounts: new Accounts(identity, store.sources) }),
@@ -427,11 +434,11 @@ export async function createApp(options: AppOptions): Promise<App> {
       migrationsRoutes({ migrations }),
       // Reports (docs/analytics.md) read the warehouse after copying what the pipeline has resolved.
       analyticsRoutes({ analytics: new Analytics({ warehouse, sync: () => conditions.sync(), spend: openSqliteSpendStore(db), clock }) }),
-      (admin) => operationsRoutes(admin, { store, clock, operations }),
+      (admin) => operationsRoutes(admin, { store, clock, operations, destinations }),
       (admin) => modelsRoutes(admin, { store, clock, models }),
       transforms.adminRoutes,
       personalizeAdminRoutes({ store, clock, personalizer }),
-      usersRoutes({ users, store, clock, sessionTtlMs }),
+      usersRoutes({ users, store, clock, sessionTtlMs, signInRate: config.network.signInRateLimit }),
     ],
     publicPlugins: [(app) => trackingLinksRoutes(app, { delivery, privacy }), (app) => consoleRoutes(app), personalizeRoutes({ personalizer, collector, log, clock, load, sourceByWriteKey }), transforms.publicRoutes],
   });

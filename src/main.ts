@@ -5,6 +5,7 @@ import { demoCommand } from './demo/command.js';
 import { workspaceCommands } from './workspace/cli.js';
 import { functionsCommand } from './transforms/functions-cli.js';
 import { migrateCommand } from './migrations/cli.js';
+import { importCommand } from './imports/cli.js';
 
 const portNumber = (value: string) => {
   const n = Number(value);
@@ -75,6 +76,7 @@ export function program(): Command {
   cli.addCommand(functionsCommand());
   for (const command of workspaceCommands()) cli.addCommand(command);
   cli.addCommand(migrateCommand());
+  cli.addCommand(importCommand());
 
   return cli;
 }

@@ -8,6 +8,7 @@ const dataDir = process.argv[2];
 const config = parseConfig({
   dataDir, port: 0, logLevel: 'silent', storage: { sync: 'normal' }, collect: { threads: 0 },
   delivery: { retryBase: '200ms', retryMax: '1s', concurrency: 8 },
+  network: { allowPrivate: ['127.0.0.1/32'] }, // the test's sink is on loopback
 });
 const app = await createApp({ config, adminToken: 'crash-test', logger: pino({ level: 'silent' }) });
 process.stdout.write('started\n');

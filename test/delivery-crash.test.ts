@@ -48,7 +48,7 @@ describe('dispatcher crash safety', () => {
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
     // Set up: profiles, a webhook channel and the messages, then stop (the child processes dispatch them).
-    const setup = await startTandem({ dataDir, config: { collect: { threads: 0 } } });
+    const setup = await startTandem({ dataDir, config: { collect: { threads: 0 }, network: { allowPrivate: ['127.0.0.1/32'] } } }); // the sink is on loopback
     await setup.app.delivery.stop(); // only the child dispatches
     for (let p = 0; p < PROFILES; p++) await setup.collect('/v1/identify', { userId: `u${p}`, traits: { n: p } });
     await setup.settle();

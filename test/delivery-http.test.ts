@@ -47,7 +47,7 @@ describe('HTTP channels: SMS, webhook, Slack; retries, order and dead letters', 
   beforeAll(async () => {
     process.env.TANDEM_TEST_TWILIO_TOKEN = 'twilio-token';
     process.env.TANDEM_TEST_HOOK_SECRET = 'hook-secret';
-    tandem = await startTandem({ clock, config: { collect: { threads: 0 } } });
+    tandem = await startTandem({ clock, config: { collect: { threads: 0 }, network: { allowPrivate: ['127.0.0.1/32'] } } }); // the sinks are on loopback: allow-listed explicitly
     await tandem.collect('/v1/identify', { userId: 'ada', traits: { first_name: 'Ada', phone: '06 12 34 56 78' } });
     await tandem.collect('/v1/identify', { userId: 'bob', traits: { first_name: 'Bob' } });
     await tandem.settle();

@@ -2,7 +2,7 @@
 // dispatched and while instances wait on their timers, then restarted: at the webhook sink every profile gets each
 // message exactly once, counted by idempotency key (a repeat of an in-flight request carries the same key).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { createServer as createHttpServer } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -22,7 +22,10 @@ const freePort = () => new Promise<number>((resolve) => {
 interface Server { proc: ChildProcess; url: string; writeKey?: string; exited: Promise<NodeJS.Signals | number | null> }
 
 async function start(dataDir: string, port: number): Promise<Server> {
-  const proc = spawn(process.execPath, ['bin/tandem.js', 'start', '--data-dir', dataDir, '--port', String(port)], {
+  // The webhook sink is on loopback: the SSRF guard is told so explicitly.
+  const config = join(dataDir, 'tandem.yaml');
+  writeFileSync(config, 'network:\n  allowPrivate: ["127.0.0.1/32"]\n');
+  const proc = spawn(process.execPath, ['bin/tandem.js', 'start', '--data-dir', dataDir, '--port', String(port), '--config', config], {
     env: { ...process.env, TANDEM_ADMIN_TOKEN: TOKEN, TANDEM_TEST_CRASH_HOOK: 'hook-secret' }, stdio: ['ignore', 'pipe', 'pipe'],
   });
   const exited = new Promise<NodeJS.Signals | number | null>((r) => proc.on('exit', (code, signal) => r(signal ?? code)));

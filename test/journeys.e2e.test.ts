@@ -108,7 +108,7 @@ describe('journeys end to end: SMTP and SMS sinks, simulated clock', () => {
     await new Promise<void>((r) => twilio.listen(0, '127.0.0.1', r));
     process.env.TANDEM_TEST_JOURNEY_SMTP = 'smtp-secret';
     process.env.TANDEM_TEST_JOURNEY_TWILIO = 'twilio-token';
-    tandem = await startTandem({ clock, config: { collect: { threads: 0 } } });
+    tandem = await startTandem({ clock, config: { collect: { threads: 0 }, network: { allowPrivate: ['127.0.0.1/32'] } } }); // the sinks are on loopback
 
     const smtpPort = (smtp.server.address() as AddressInfo).port;
     const twilioUrl = `http://127.0.0.1:${(twilio.address() as AddressInfo).port}`;

@@ -13,7 +13,7 @@ describe('users, roles and sessions', () => {
   let t: Running;
   const clock = new ManualClock(Date.parse('2026-03-01T10:00:00Z'));
   beforeAll(async () => {
-    t = await startTandem({ clock });
+    t = await startTandem({ clock, config: { network: { signInRateLimit: { perSecond: 0 } } } }); // many sign-ins from one address: the per-name throttle is under test here
     for (const [name, role] of [['vera', 'viewer'], ['ed', 'editor'], ['ada', 'admin']]) {
       const res = await t.admin('/users', { method: 'POST', json: { name, password: `${name}-secret-pw`, role } });
       expect(res.status).toBe(201);

@@ -16,6 +16,9 @@ import { Definitions } from './pages/Definitions';
 import { Incidents } from './pages/Incidents';
 import { Versions } from './pages/Versions';
 import { Users } from './pages/Users';
+import { Analytics } from './pages/Analytics';
+import { Personalization } from './pages/Personalization';
+import { Metadata } from './pages/Metadata';
 
 const NAV: [string, string][] = [
   ['/', 'Overview'],
@@ -26,10 +29,13 @@ const NAV: [string, string][] = [
   ['/audiences', 'Audiences'],
   ['/journeys', 'Journeys'],
   ['/templates', 'Templates'],
+  ['/analytics', 'Analytics'],
+  ['/personalization', 'Personalization'],
   ['/experiments', 'Experiments'],
   ['/models', 'Models'],
   ['/alerts', 'Alerts'],
   ['/incidents', 'Incidents'],
+  ['/metadata', 'Metadata'],
   ['/versions', 'Versions'],
   ['/users', 'Users'],
 ];
@@ -62,6 +68,12 @@ function page(path: string): ReactNode {
       return <Definitions kind="alerts" title="Alert rules" />;
     case 'incidents':
       return <Incidents />;
+    case 'analytics':
+      return <Analytics />;
+    case 'personalization':
+      return <Personalization />;
+    case 'metadata':
+      return <Metadata />;
     case 'versions':
       return <Versions />;
     case 'users':

@@ -1,5 +1,6 @@
 import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js';
 import type { Clock } from '../core/clock.js';
+import { DestinationRefused, STRICT_GUARD, type DestinationGuard } from '../network/destination-guard.js';
 import type { DeliveryStore } from '../delivery/ports.js';
 import type { TrackingLinks } from '../delivery/links.js';
 import type { RenderedContent } from '../templates/render.js';
@@ -48,6 +49,8 @@ export interface ChannelDeps {
   clock: Clock;
   /** Where ad-audience files go when a channel names no directory. */
   exportDir: string;
+  /** The SSRF guard HTTP channels send through (config network.allowPrivate); absent: every non-public address is refused. */
+  destinations?: DestinationGuard;
 }
 
 export interface ChannelKind {
@@ -84,12 +87,18 @@ export const unsubscribed = (p: Recipient, group: string | undefined): boolean =
  * One HTTP request with a timeout, classified: 2xx delivered; 408, 425, 429 and 5xx retried (honouring Retry-After);
  * other 4xx failed for good; network errors and timeouts retried.
  */
-export async function httpSend(url: string, init: RequestInit & { timeoutMs: number }): Promise<{ outcome: SendOutcome; body?: string }> {
-  const { timeoutMs, ...rest } = init;
+export async function httpSend(
+  url: string,
+  init: { method?: string; headers?: Record<string, string>; body?: string; timeoutMs: number; guard?: DestinationGuard },
+): Promise<{ outcome: SendOutcome; body?: string }> {
+  const { guard = STRICT_GUARD, ...rest } = init;
+  const timeoutMs = init.timeoutMs;
   let res: Response;
   try {
-    res = await fetch(url, { ...rest, redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) });
+    // Through the SSRF guard (src/network): a refused destination is never requested, and never retried.
+    res = await guard.fetch(url, { ...rest, redirect: 'manual' });
   } catch (error) {
+    if (error instanceof DestinationRefused) return { outcome: { status: 'failed', retryable: false, reason: error.message } };
     const e = error as Error & { cause?: { code?: string; message?: string } };
     const reason = e.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : `${e.cause?.code ?? e.name}: ${e.cause?.message ?? e.message}`;
     return { outcome: { status: 'failed', retryable: true, reason } };

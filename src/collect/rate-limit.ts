@@ -26,6 +26,8 @@ export class RateLimiter {
     bucket.tokens = Math.min(burst, bucket.tokens + ((now - bucket.at) / 1000) * perSecond);
     bucket.at = now;
     this.buckets.set(key, bucket);
+    // Bounded: keys by client address come and go; a bucket idle for a minute is (nearly) full, and is forgotten.
+    if (this.buckets.size > 100_000) for (const [k, b] of this.buckets) if (now - b.at > 60_000) this.buckets.delete(k);
     // A request larger than the bucket is admitted when the bucket is full, so it can never be starved.
     const allowed = bucket.tokens >= Math.min(cost, burst);
     if (allowed) bucket.tokens -= cost;

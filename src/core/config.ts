@@ -3,6 +3,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { Ajv } from 'ajv';
 import YAML from 'yaml';
 import { TandemError, pointerToPath } from './errors.js';
+import { parseRange } from '../network/address-ranges.js';
 
 /**
  * Server configuration (the `--config FILE`, YAML or JSON). This schema validates the file, types the code and
@@ -63,6 +64,23 @@ export const ConfigSchema = Type.Object(
       },
       { default: {} },
     ),
+    network: Type.Object(
+      {
+        allowPrivate: Type.Array(Type.String(), {
+          default: [],
+          description:
+            'CIDR ranges (e.g. 127.0.0.1/32, 10.1.0.0/16, fd00::/8) that webhooks, Slack and SMS channels and alert notifications may reach although they are private, loopback, link-local or unique-local. By default every non-public destination is refused (the SSRF guard, docs/reliability.md).',
+        }),
+        signInRateLimit: Type.Object(
+          {
+            perSecond: Type.Number({ default: 0.2, minimum: 0, description: 'Sign-in attempts (POST /api/v1/session) per second per client address, sustained (0.2: 12 a minute; 0: no limit).' }),
+            burst: Type.Number({ default: 10, exclusiveMinimum: 0, description: 'Sign-in attempts a client address may make at once.' }),
+          },
+          { default: {} },
+        ),
+      },
+      { default: {} },
+    ),
     personalize: Type.Object(
       {
         geoDatabase: Type.Optional(Type.String({ description: 'CSV of CIDR ranges for POST /v1/personalize geo context: network,country,region,city,timezone per line (docs/personalization.md). Read at start.' })),
@@ -90,6 +108,13 @@ export const ConfigSchema = Type.Object(
           },
           { default: {} },
         ),
+        ipRateLimit: Type.Object(
+          {
+            perSecond: Type.Number({ default: 10_000, minimum: 0, description: 'Collection requests per second per client address, whatever the write key (0: no limit). Keyed on the socket address: behind a reverse proxy every client shares the proxy\'s address, so raise it or set 0 there.' }),
+            burst: Type.Number({ default: 20_000, exclusiveMinimum: 0, description: 'Collection requests a client address may send at once (token bucket capacity).' }),
+          },
+          { default: {} },
+        ),
       },
       { default: {} },
     ),
@@ -111,6 +136,13 @@ export function parseConfig(input: unknown, origin = 'config'): Config {
     const message = e.keyword === 'additionalProperties' ? 'is not a known setting' : e.message;
     throw new TandemError('invalid_config', `${origin}: ${field || '(root)'} ${message}`, 400, field);
   }
+  (copy as Config).network.allowPrivate.forEach((cidr, i) => {
+    try {
+      parseRange(cidr);
+    } catch (error) {
+      throw new TandemError('invalid_config', `${origin}: network.allowPrivate[${i}] ${(error as Error).message}`, 400, `network.allowPrivate[${i}]`);
+    }
+  });
   return copy as Config;
 }
 

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import type { DestinationGuard } from '../network/destination-guard.js';
 import type { Catalogs } from '../catalogs/catalogs.js';
 import { AudienceExports } from '../channels/audience-export/audience-export.js';
 import { Channels } from '../channels/registry.js';
@@ -11,7 +12,7 @@ import type { Store } from '../core/ports/store.js';
 import type { LoadShare } from '../core/stage-loop.js';
 import { TEMPLATE_KIND, type Template } from '../templates/definition.js';
 import { TemplateRenderer } from '../templates/render.js';
-import { Dispatcher } from './dispatcher.js';
+import { Dispatcher, type DestinationGovernance } from './dispatcher.js';
 import { DELIVERY_EVENTS, DeliveryEvents, type ProfileReader } from './events.js';
 import { TrackingLinks, urlHash, type LinkClaims } from './links.js';
 import { Outbox } from './outbox.js';
@@ -30,8 +31,12 @@ export interface DeliveryDeps {
   baseUrl: string;
   dataDir: string;
   env?: NodeJS.ProcessEnv;
+  /** The SSRF guard for HTTP channels (config network.allowPrivate); absent: every non-public address is refused. */
+  destinations?: DestinationGuard;
   random?: () => number;
   onError?: (message: string) => void;
+  /** Personal data left out of what channels receive unless allowed (src/metadata). */
+  governance?: DestinationGovernance;
 }
 
 /** Templates by workspace and key, cached until a save or delete says otherwise. */
@@ -72,7 +77,7 @@ export class Delivery {
     const secret = store.secret('tracking-links', () => newSecret('', 32), clock.now());
     this.links = new TrackingLinks(secret, config.publicUrl ?? deps.baseUrl);
     const exportDir = config.exportDir ?? join(deps.dataDir, 'exports');
-    this.channels = new Channels(deps.definitions, { env: deps.env ?? process.env, links: this.links, store, clock, exportDir });
+    this.channels = new Channels(deps.definitions, { env: deps.env ?? process.env, links: this.links, store, clock, exportDir, destinations: deps.destinations });
     this.templates = new TemplateCache(deps.definitions);
     this.renderer = new TemplateRenderer((workspaceId) => deps.catalogs.lookup(workspaceId));
     this.exports = new AudienceExports(store, clock, exportDir);
@@ -80,7 +85,7 @@ export class Delivery {
     const defaults = { maxAttempts: config.maxAttempts, baseMs: parseDuration(config.retryBase, 'delivery.retryBase'), maxMs: parseDuration(config.retryMax, 'delivery.retryMax') };
     this.dispatcher = new Dispatcher({
       store, channels: this.channels, templates: this.templates, renderer: this.renderer, profiles: deps.profiles, links: this.links,
-      events: this.events, clock, load: deps.load, concurrency: config.concurrency, random: deps.random, onError: deps.onError,
+      events: this.events, clock, load: deps.load, concurrency: config.concurrency, random: deps.random, onError: deps.onError, governance: deps.governance,
       policy: (channel) => ({
         maxAttempts: channel?.retry?.maxAttempts ?? defaults.maxAttempts,
         baseMs: channel?.retry?.base ? parseDuration(channel.retry.base, 'retry.base') : defaults.baseMs,

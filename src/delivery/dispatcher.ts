@@ -30,6 +30,13 @@ export interface DispatcherDeps {
   concurrency: number;
   random?: () => number;
   onError?: (message: string) => void;
+  /** Leaves out of what a channel receives the personal data it may not (docs/metadata.md, governance). */
+  governance?: DestinationGovernance;
+}
+
+/** The governance hook: the profile and payload a channel may see (personal data left out unless allowed). */
+export interface DestinationGovernance {
+  forDestination(workspaceId: string, channel: { key: string; type: string }, profile: DeliveryProfile, payload: Record<string, unknown>): Promise<{ profile: DeliveryProfile; payload: Record<string, unknown> }>;
 }
 
 /** A failure that no retry can fix (missing channel or template, a template that does not render). */
@@ -113,6 +120,7 @@ export class Dispatcher {
       if (!live) throw new Permanent(`channel '${m.channel}' does not exist`);
       const profile = await this.deps.profiles.get(m.workspaceId, m.profileId);
       if (!profile) throw new Permanent(`profile '${m.profileId}' does not exist (unknown or erased)`);
+      const shown = this.deps.governance ? await this.deps.governance.forDestination(m.workspaceId, { key: m.channel, type: live.definition.type }, profile, m.payload) : { profile, payload: m.payload };
       const unsubscribeUrl = live.definition.type === 'email' && !(live.definition.settings as EmailSettings).transactional
         ? this.deps.links.unsubscribeUrl(m.workspaceId, m.id, profile.id, (live.definition.settings as EmailSettings).subscriptionGroup)
         : undefined;
@@ -122,13 +130,13 @@ export class Dispatcher {
         if (!t) throw new Permanent(`template '${m.template}' does not exist`);
         if (t.body.channel !== live.definition.type) throw new Permanent(`template '${m.template}' is for ${t.body.channel}, but channel '${m.channel}' is ${live.definition.type}`);
         try {
-          content = await this.deps.renderer.render(m.workspaceId, m.template, t.version, t.body, renderContext(m, profile, unsubscribeUrl));
+          content = await this.deps.renderer.render(m.workspaceId, m.template, t.version, t.body, renderContext({ ...m, payload: shown.payload }, shown.profile, unsubscribeUrl));
         } catch (error) {
           throw new Permanent(`template '${m.template}' did not render: ${(error as Error).message}`);
         }
       }
       const outgoing: OutgoingMessage = {
-        id: m.id, idempotencyKey: m.idempotencyKey, workspaceId: m.workspaceId, profile, content, payload: m.payload, journey: m.journey, node: m.node,
+        id: m.id, idempotencyKey: m.idempotencyKey, workspaceId: m.workspaceId, profile: shown.profile, content, payload: shown.payload, journey: m.journey, node: m.node,
       };
       outcome = await live.channel.send(outgoing);
     } catch (error) {

@@ -22,6 +22,10 @@ const NodeId = Type.String({ pattern: '^[A-Za-z0-9_-]+$', 'x-expected': 'a node 
 const Cond = Type.Unknown({ description: 'A condition (docs/conditions): validated by parseCondition.' });
 const Filters = Type.Array(Type.Unknown(), { description: 'Property filters on the event, as in `performed.where`.' });
 const Next = Type.Optional(NodeId);
+/** Send at the profile's best hour (a send-time model, docs/models.md) within a window (src/journeys/best-time.ts). */
+const BestTime = Type.Optional(
+  Type.Object({ bestTimeWithin: Duration, model: Type.String({ minLength: 1, 'x-expected': 'the key of a send-time model' }) }, { additionalProperties: false, 'x-expected': 'an object { bestTimeWithin: 24h, model: <send-time model key> }' }),
+);
 
 export const TriggerSchema = Type.Union([
   Type.Object({ type: Type.Literal('event'), event: Name, where: Type.Optional(Filters), condition: Type.Optional(Cond) }, { additionalProperties: false }),
@@ -116,12 +120,14 @@ export const NODE_SCHEMAS = {
       /** marketing (the default) or transactional (exempt from caps, quiet hours and opt-in), or any other name. */
       category: Type.Optional(Name),
       priority: Type.Optional(Type.Integer()),
+      /** Wait for the profile's best hour within a window, then send. */
+      at: BestTime,
       next: Next,
     },
     { additionalProperties: false },
   ),
   update_trait: Type.Object({ type: Type.Literal('update_trait'), ...common, trait: Name, value: Type.Unknown(), next: Next }, { additionalProperties: false }),
-  webhook: Type.Object({ type: Type.Literal('webhook'), ...common, channel: Name, payload: Type.Optional(Type.Record(Type.String(), Type.Unknown())), next: Next }, { additionalProperties: false }),
+  webhook: Type.Object({ type: Type.Literal('webhook'), ...common, channel: Name, payload: Type.Optional(Type.Record(Type.String(), Type.Unknown())), at: BestTime, next: Next }, { additionalProperties: false }),
   ad_audience: Type.Object(
     { type: Type.Literal('ad_audience'), ...common, channel: Name, action: Type.Union([Type.Literal('add'), Type.Literal('remove')]), next: Next },
     { additionalProperties: false },
@@ -301,6 +307,9 @@ export function parseJourney(input: unknown): JourneyDefinition {
     if (n.type === 'split') checkSplit(n, at);
     if (n.type === 'decide') checkDecide(n, at);
     if (n.type === 'wait_for_event') checkWhere(n.event, n.where, `${at}.where`);
+    if ((n.type === 'send' || n.type === 'webhook') && n.at !== undefined && parseDuration(n.at.bestTimeWithin, `${at}.at.bestTimeWithin`) > 7 * 86_400_000) {
+      throw invalid(`${at}.at.bestTimeWithin`, 'must be at most 7d (a week holds every hour once)');
+    }
     if (n.type === 'wait_until') {
       const sources = [n.time !== undefined && n.date_trait === undefined && n.date_property === undefined, n.date_trait !== undefined, n.date_property !== undefined].filter(Boolean);
       if (n.date_trait !== undefined && n.date_property !== undefined) throw invalid(`${at}.date_property`, 'cannot be combined with date_trait; use one date');

@@ -6,6 +6,7 @@ import type { Clock } from '../core/clock.js';
 import { parseDuration } from '../core/duration.js';
 import { type CatalogTrigger, type ExitRule, type JourneyDefinition, type JourneyNode, type NodeOf } from './definition.js';
 import { explain } from './explain.js';
+import { planBestTime, type BestTimeSpec, type SendTimeSource } from './best-time.js';
 import { migrateInstances } from './migration.js';
 import { decide, zoneOf, type Guardrails } from './guardrails.js';
 import type { CatalogSource, ExperimentPort, GuardrailSource, JourneyEvent, JourneyInstance, JourneyProfile, JourneyStore, OutboxWriter, TrailKind } from './ports.js';
@@ -25,6 +26,8 @@ export interface EngineDeps {
   onSent?: (workspaceId: string, journey: string, node: string, channel: string) => void;
   /** Experiments: splits bound to an experiment, holdouts at entry, decide nodes (absent: plain weights, no logging). */
   experiments?: ExperimentPort;
+  /** Send-time models for send and webhook nodes with `at: { bestTimeWithin, model }` (absent: such nodes send at once). */
+  sendTimes?: SendTimeSource;
 }
 
 /** Track events the delivery side sends back that suppress a profile on a medium (ARCHITECTURE.md, deliver). */
@@ -387,6 +390,10 @@ export class JourneyEngine {
       }
       case 'webhook':
       case 'ad_audience': {
+        if (node.type === 'webhook' && node.at !== undefined && why === 'arrive') {
+          const wait = this.atBestTime(inst, node.at, profile, now);
+          if (wait) return wait;
+        }
         const payload = node.type === 'webhook'
           ? { ...(node.payload ?? {}), profile_id: profile.id, journey: inst.journey, node: id, ...(inst.context.trigger ? { event: inst.context.trigger } : {}) }
           : { action: node.action };
@@ -445,7 +452,13 @@ export class JourneyEngine {
     const medium = node.medium ?? node.channel;
     const category = node.category ?? 'marketing';
     const priority = node.priority ?? def.priority ?? 0;
-    if (why === 'arrive') this.trail(inst, 'node', id, now, { type: node.type, channel: node.channel, template: node.template ?? null });
+    if (why === 'arrive') {
+      this.trail(inst, 'node', id, now, { type: node.type, channel: node.channel, template: node.template ?? null });
+      if (node.at !== undefined) {
+        const wait = this.atBestTime(inst, node.at, profile, now);
+        if (wait) return wait;
+      }
+    }
     const g = this.guardrails(inst.workspaceId);
     const verdict = decide(
       { workspaceId: inst.workspaceId, journey: inst.journey, node: id, channel: node.channel, medium, category, priority, profile, now, journeyBudgets: def.budgets ?? [] },
@@ -467,6 +480,18 @@ export class JourneyEngine {
       return { stop: true };
     }
     return { to: node.next };
+  }
+
+  /** `at: { bestTimeWithin, model }`: waits on the instance's timer until the planned hour (the timer then runs the node's action); undefined: act now. */
+  private atBestTime(inst: JourneyInstance, spec: BestTimeSpec, profile: JourneyProfile, now: number): Outcome | undefined {
+    const plan = planBestTime(spec, this.deps.sendTimes?.(inst.workspaceId, spec.model), profile.computed ?? {}, now);
+    if (plan.at <= now) {
+      this.trail(inst, 'wait', inst.node, now, { ...plan.detail, skipped: true });
+      return undefined;
+    }
+    inst.wakeAt = plan.at;
+    this.trail(inst, 'wait', inst.node, now, { until: plan.at, ...plan.detail });
+    return { stop: true };
   }
 
   private queue(

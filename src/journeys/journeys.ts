@@ -7,6 +7,7 @@ import type { LoadShare } from '../core/stage-loop.js';
 import type { Sqlite } from '../storage/sqlite/database.js';
 import { openSqliteJourneyStore, type JourneyStoreOptions, type SqliteJourneyStore } from '../storage/sqlite/journey-store.js';
 import { JOURNEY_KIND, parseJourney, type JourneyDefinition } from './definition.js';
+import type { SendTimeSource } from './best-time.js';
 import { JourneyEngine } from './engine.js';
 import { checkMigration } from './migration.js';
 import { GUARDRAILS_KIND, parseGuardrails, type Guardrails } from './guardrails.js';
@@ -35,6 +36,8 @@ export interface JourneysDeps {
   registry?: Registry;
   /** Experiments for splits bound to one, holdouts and decide nodes (src/experiments). */
   experiments?: ExperimentPort;
+  /** Send-time models for `at: { bestTimeWithin, model }` on send and webhook nodes (src/journeys/best-time.ts). */
+  sendTimes?: SendTimeSource;
   onError?: (message: string) => void;
 }
 
@@ -80,7 +83,7 @@ export class Journeys {
       this.sent = new Counter({ name: 'tandem_journey_messages_total', help: 'Messages queued by journeys.', labelNames: ['workspace', 'journey', 'channel'] as const, registers: [deps.registry] });
     }
     this.engine = new JourneyEngine({
-      store: this.store, outbox: deps.outbox, clock: deps.clock, catalogs: deps.catalogs, guardrails: (ws) => this.guardrails(ws), experiments: deps.experiments,
+      store: this.store, outbox: deps.outbox, clock: deps.clock, catalogs: deps.catalogs, guardrails: (ws) => this.guardrails(ws), experiments: deps.experiments, sendTimes: deps.sendTimes,
       onBudgetExhausted: (workspace, scope, action) => this.budgetExhausted?.inc({ workspace, scope, action }),
       onSent: (workspace, journey, _node, channel) => this.sent?.inc({ workspace, journey, channel }),
     });
@@ -198,6 +201,7 @@ export class Journeys {
       else if (r.kind === 'guardrail') summary.push(`${iso(r.at)} ${r.node}: ${d.action === 'defer' ? 'deferred' : 'blocked'} by ${String(d.guardrail)}${d.message ? ` (${String(d.message)})` : ''}`);
       else if (r.kind === 'send') summary.push(`${iso(r.at)} ${r.node}: queued ${String(d.channel)}${d.template ? ` '${String(d.template)}'` : ''}`);
       else if (r.kind === 'node' && d.type === 'branch') summary.push(`${iso(r.at)} ${r.node}: condition ${d.result ? 'true' : 'false'}, went to ${String(d.next)}`);
+      else if (r.kind === 'wait' && d.best_time !== undefined) summary.push(`${iso(r.at)} ${r.node}: best time ${d.skipped ? 'is now' : `at ${iso(Number(d.until))}`} (${String(d.reason)})`);
       else if (r.kind === 'goal') summary.push(`${iso(r.at)} converted (${String(d.event)}) at ${r.node}`);
       else if (r.kind === 'exit') summary.push(`${iso(r.at)} left ${r.journey} at ${r.node}: ${String(d.reason)}`);
     }
@@ -231,7 +235,7 @@ export class Journeys {
       return { type: e.type ?? 'track', event: e.event, timestamp, properties: e.properties ?? {}, messageId: e.messageId ?? `simulated-${i}` };
     });
     const horizon = parseDuration(req.until ?? '30d', 'until');
-    const result = simulate({ definition: def, profile, events, start, horizon, guardrails: this.guardrails(workspaceId), catalogs: this.deps.catalogs?.(workspaceId) ?? { get: () => undefined } });
+    const result = simulate({ definition: def, profile, events, start, horizon, guardrails: this.guardrails(workspaceId), catalogs: this.deps.catalogs?.(workspaceId) ?? { get: () => undefined }, sendTimes: this.sendTimesOf(workspaceId) });
     return { version, ...result };
   }
 
@@ -251,8 +255,14 @@ export class Journeys {
       const p = await this.deps.profiles.get(workspaceId, id);
       if (p) profiles.set(id, { ...p, events: [] });
     }
-    const result = backtest({ definition: def, history, profiles, from, to, guardrails: this.guardrails(workspaceId), catalogs: this.deps.catalogs?.(workspaceId) ?? { get: () => undefined }, members });
+    const result = backtest({ definition: def, history, profiles, from, to, guardrails: this.guardrails(workspaceId), catalogs: this.deps.catalogs?.(workspaceId) ?? { get: () => undefined }, members, sendTimes: this.sendTimesOf(workspaceId) });
     return { version, ...result };
+  }
+
+  /** The workspace's send-time models for a sandbox (which runs under its own workspace id). */
+  private sendTimesOf(workspaceId: string): SendTimeSource | undefined {
+    const source = this.deps.sendTimes;
+    return source && ((_sandbox, model) => source(workspaceId, model));
   }
 
   private async definitionFor(workspaceId: string, key: string, draft: unknown): Promise<{ def: JourneyDefinition; version: number | null }> {

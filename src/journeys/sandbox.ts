@@ -5,6 +5,7 @@ import type { CatalogLookup, EventRecord } from '../conditions/index.js';
 import type { JourneyDefinition } from './definition.js';
 import { JourneyEngine } from './engine.js';
 import type { Guardrails } from './guardrails.js';
+import type { SendTimeSource } from './best-time.js';
 import type { JourneyEvent, JourneyProfile, JourneyStats, OutboxEntry, TrailRow } from './ports.js';
 
 /**
@@ -21,7 +22,7 @@ interface Sandbox {
 
 const WS = 'sandbox';
 
-function sandbox(def: JourneyDefinition, start: number, guardrails: Guardrails, catalogs: CatalogLookup, prior?: (store: SqliteJourneyStore) => void): Sandbox {
+function sandbox(def: JourneyDefinition, start: number, guardrails: Guardrails, catalogs: CatalogLookup, sendTimes?: SendTimeSource, prior?: (store: SqliteJourneyStore) => void): Sandbox {
   const db = openSqlite(':memory:');
   const store = openSqliteJourneyStore(db);
   const clock = new ManualClock(start);
@@ -29,7 +30,7 @@ function sandbox(def: JourneyDefinition, start: number, guardrails: Guardrails, 
   let n = 0;
   const engine = new JourneyEngine({
     store, clock, outbox: { enqueue: (e) => sent.push({ ...e, at: clock.now() }) }, catalogs: () => catalogs, guardrails: () => guardrails,
-    newId: () => `sim-${++n}`,
+    newId: () => `sim-${++n}`, sendTimes,
   });
   prior?.(store);
   engine.saved(WS, def.key, 1, def);
@@ -84,6 +85,8 @@ export interface SimulationInput {
   horizon: number;
   guardrails: Guardrails;
   catalogs: CatalogLookup;
+  /** Send-time models of the real workspace (the sandbox's own workspace id is ignored). */
+  sendTimes?: SendTimeSource;
 }
 
 export interface SimulationResult {
@@ -97,7 +100,7 @@ export interface SimulationResult {
 /** Runs a journey for one profile on a simulated clock: the path, its timings and the messages it would send. */
 export function simulate(input: SimulationInput): SimulationResult {
   const { definition: def, profile, start } = input;
-  const box = sandbox(def, start, input.guardrails, input.catalogs);
+  const box = sandbox(def, start, input.guardrails, input.catalogs, input.sendTimes);
   try {
     let events = input.events;
     const synthetic = events.length === 0;
@@ -140,6 +143,8 @@ export interface BacktestInput {
   catalogs: CatalogLookup;
   /** Audience members for a schedule trigger. */
   members?: string[];
+  /** Send-time models of the real workspace (the sandbox's own workspace id is ignored). */
+  sendTimes?: SendTimeSource;
 }
 
 export interface BacktestResult {
@@ -161,7 +166,7 @@ export interface BacktestResult {
 /** Replays a (draft) journey over a past period and reports entries, messages per node and what guardrails cut. */
 export function backtest(input: BacktestInput): BacktestResult {
   const { definition: def } = input;
-  const box = sandbox(def, input.from, input.guardrails, input.catalogs);
+  const box = sandbox(def, input.from, input.guardrails, input.catalogs, input.sendTimes);
   try {
     const t = def.trigger;
     const onSchedule = t.type === 'schedule'

@@ -2,6 +2,7 @@ import { ManualClock } from '../core/clock.js';
 import type { Store } from '../core/ports/store.js';
 import { openSqlite, type Sqlite } from '../storage/sqlite/database.js';
 import { openSqliteJourneyOutbox } from '../storage/sqlite/journey-outbox.js';
+import type { SendTimeSource } from './best-time.js';
 import { createJourneys, type Journeys } from './journeys.js';
 import type { ExperimentPort, InputSource, JourneyEvent, JourneyInput, JourneyProfile, OutboxEntry } from './ports.js';
 
@@ -61,7 +62,7 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export function harness(opts: { start?: number; file?: string; experiments?: (db: Sqlite, clock: ManualClock) => ExperimentPort } = {}): Harness {
+export function harness(opts: { start?: number; file?: string; experiments?: (db: Sqlite, clock: ManualClock) => ExperimentPort; sendTimes?: SendTimeSource } = {}): Harness {
   const db = openSqlite(opts.file ?? ':memory:');
   const clock = new ManualClock(opts.start ?? Date.UTC(2026, 0, 1));
   const profiles = new Map<string, JourneyProfile>();
@@ -80,6 +81,7 @@ export function harness(opts: { start?: number; file?: string; experiments?: (db
     inputs: source,
     audiences: { members: async (_ws, a) => members.get(a) ?? [] },
     experiments: opts.experiments?.(db, clock),
+    sendTimes: opts.sendTimes,
   });
   return {
     db, clock, journeys, profiles, catalog, members,

@@ -43,9 +43,16 @@ export function luhn(digits: string): boolean {
   return sum % 10 === 0;
 }
 
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}(?:[T ]|$)/;
+
+// A formatted card number (4111 1111 1111 1111) would pass for a loosely formatted phone number: one that passes
+// Luhn with 13 to 19 digits is a card unless it is in E.164; an ISO date (2026-03-15) is neither.
 const VALUE_RULES: { test: (v: string) => boolean; classification: 'pii' | 'sensitive'; piiType?: PiiType; label: string }[] = [
   { test: (v) => EMAIL.test(v), classification: 'pii', piiType: 'email', label: 'e-mail addresses' },
-  { test: (v) => E164.test(v) || (LOOSE_PHONE.test(v) && (v.match(/\d/g)?.length ?? 0) >= 8 && /[\s().+-]/.test(v)), classification: 'pii', piiType: 'phone', label: 'phone numbers' },
+  {
+    test: (v) => E164.test(v) || (LOOSE_PHONE.test(v) && !ISO_DATE.test(v) && (v.match(/\d/g)?.length ?? 0) >= 8 && /[\s().+-]/.test(v) && !luhn(v.replace(/[\s-]/g, ''))),
+    classification: 'pii', piiType: 'phone', label: 'phone numbers',
+  },
   { test: (v) => luhn(v.replace(/[\s-]/g, '')), classification: 'sensitive', label: 'payment card numbers' },
   { test: (v) => IPV4.test(v), classification: 'sensitive', label: 'IP addresses' },
 ];

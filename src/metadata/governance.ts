@@ -124,20 +124,97 @@ export function maskProfile<P extends Record<string, unknown>>(profile: P, c: Cl
   return out as P;
 }
 
+/** What a channel needs to deliver at all: the address of an email or SMS channel, the match keys of an ad audience (which hashes them). */
+export function neededBy(type: string): string[] {
+  return type === 'email' ? ['email'] : type === 'sms' ? ['phone'] : type === 'audience_export' ? ['email', 'phone'] : [];
+}
+
+/** Whether a personal entry may go to a channel: its `allow` allows exports or names the channel. */
+const allowedTo = (e: DictionaryEntry, channel: { key: string }): boolean => e.allow?.exports === true || (e.allow?.channels?.includes(channel.key) ?? false);
+
+/**
+ * A profile export (GET /profiles/<id>/export) as a caller without the right to personal data sees it: the
+ * profile, its identifiers and trait history, its events and quarantined messages masked as the profile API and
+ * the event debugger mask them.
+ */
+export function maskExport<E extends Record<string, unknown>>(exported: E, c: Classifications): E {
+  const out: Record<string, unknown> = { ...exported };
+  if (isObject(exported.profile)) out.profile = maskProfile(exported.profile, c);
+  if (Array.isArray(exported.identifiers)) out.identifiers = (maskProfile({ identifiers: exported.identifiers }, c) as { identifiers: unknown[] }).identifiers;
+  if (Array.isArray(exported.traits)) {
+    out.traits = exported.traits.map((t) => {
+      if (!isObject(t) || typeof t.name !== 'string') return t;
+      return { ...t, value: (maskTree({ [t.name]: t.value }, '', (p) => c.traits.get(p)) as Record<string, unknown>)[t.name] };
+    });
+  }
+  for (const list of ['events', 'quarantine'] as const) {
+    const items = exported[list];
+    if (Array.isArray(items)) out[list] = items.map((x) => (isObject(x) && isObject(x.message) ? { ...x, message: maskMessage(x.message, c) } : x));
+  }
+  return out as E;
+}
+
 /**
  * The traits a destination may receive: personal and sensitive ones are left out unless the entry allows exports
  * or names the channel, or the channel needs the value to deliver at all (the address of an email or SMS channel).
  */
 export function traitsForDestination(traits: Record<string, unknown>, c: Classifications, channel: { key: string; type: string }): Record<string, unknown> {
-  const needed = channel.type === 'email' ? 'email' : channel.type === 'sms' ? 'phone' : undefined;
+  const needed = neededBy(channel.type);
   return maskTreeOut(traits, '', (p) => {
     const e = c.traits.get(p);
-    if (!e || !isPersonal(e) || p === needed) return false;
-    return !(e.allow?.exports === true || e.allow?.channels?.includes(channel.key));
+    if (!e || !isPersonal(e) || needed.includes(p)) return false;
+    return !allowedTo(e, channel);
   }) as Record<string, unknown>;
 }
 
+/** The part of a profile a channel receives (traits, computed traits, identifiers), with `traitsForDestination`'s rule. */
+export interface DestinationProfile {
+  traits: Record<string, unknown>;
+  computed?: Record<string, unknown>;
+  identifiers: { type: string; value: string }[];
+}
+
+/**
+ * A profile as a destination may see it: personal traits and computed traits left out unless allowed (see
+ * traitsForDestination), and identifiers whose type is a trait classified personal (an `email` identifier when
+ * the `email` trait is) left out on the same terms. Everything else is kept as is.
+ */
+export function profileForDestination<P extends DestinationProfile>(profile: P, c: Classifications, channel: { key: string; type: string }): P {
+  if (!c.hasPersonal) return profile;
+  const needed = neededBy(channel.type);
+  const out: P = { ...profile, traits: traitsForDestination(profile.traits, c, channel) };
+  if (isObject(profile.computed)) {
+    out.computed = maskTreeOut(profile.computed, '', (p) => {
+      const e = c.computed.get(p);
+      return e !== undefined && isPersonal(e) && !allowedTo(e, channel);
+    }) as Record<string, unknown>;
+  }
+  out.identifiers = profile.identifiers.filter((i) => {
+    const e = c.traits.get(i.type);
+    return !e || !isPersonal(e) || needed.includes(i.type) || allowedTo(e, channel);
+  });
+  return out;
+}
+
+/**
+ * A message payload as a destination may see it: the properties of the triggering event it carries
+ * (`payload.event`, flat or as `{ event, properties }`) without the personal ones, unless allowed.
+ */
+export function payloadForDestination(payload: Record<string, unknown>, c: Classifications, channel: { key: string; type: string }): Record<string, unknown> {
+  const event = payload.event;
+  if (!c.hasPersonal || !isObject(event)) return payload;
+  const nested = isObject(event.properties);
+  const name = typeof payload.event_name === 'string' ? payload.event_name : typeof event.event === 'string' ? event.event : undefined;
+  const drop = (p: string) => {
+    const e = c.property(name, p);
+    return e !== undefined && isPersonal(e) && !allowedTo(e, channel);
+  };
+  return { ...payload, event: nested ? { ...event, properties: maskTreeOut(event.properties, '', drop) } : maskTreeOut(event, '', drop) };
+}
+
+/** A copy of `value` without the paths `drop` names (arrays as `[]` in paths: `items[].email`). */
 function maskTreeOut(value: unknown, path: string, drop: (path: string) => boolean): unknown {
+  if (Array.isArray(value)) return value.map((v) => maskTreeOut(v, `${path}[]`, drop));
   if (!isObject(value)) return value;
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) {

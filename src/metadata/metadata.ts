@@ -8,10 +8,10 @@ import { openSqliteMetadataStore, type FieldRow, type MetadataStore } from '../s
 import type { WorkspaceState } from '../workspace/kinds.js';
 import { suggestClassification, type ClassificationGuess } from './classify.js';
 import { checkDictionaryEntry, checkUniqueTarget, DICTIONARY_KIND, isPersonal, targetOf, type Classification, type DictionaryEntry, type PiiType } from './dictionary.js';
-import { Classifications, deprecationWarnings, maskMessage, maskProfile, maskValue, roleOf, seesPersonalData } from './governance.js';
+import { Classifications, deprecationWarnings, maskExport, maskMessage, maskProfile, maskValue, payloadForDestination, profileForDestination, roleOf, seesPersonalData, type DestinationProfile } from './governance.js';
 import { HyperLogLog } from './hyperloglog.js';
 import { computedTarget, definitionTarget, eventTarget, LineageIndex, propertyTarget, traitTarget, type Lineage } from './lineage.js';
-import { fieldsOf, newField, settleDay, nullRateOf, ObservedSchema, totalOf, typesOf, type EntityNode, type FieldNode, type ValueType } from './observed.js';
+import { distinctOf, fieldsOf, newField, settleDay, nullRateOf, ObservedSchema, scalarsOf, totalOf, typesOf, type EntityNode, type FieldNode, type ValueType } from './observed.js';
 
 export interface MetadataDeps {
   db: Sqlite;
@@ -166,6 +166,7 @@ export class Metadata implements PersonalDataMask {
       if (r.hll) node.hll = new HyperLogLog(Math.log2(r.hll.length), r.hll);
       node.samples = r.samples;
       node.sampled = r.sampled;
+      node.scalars = scalarsOf(node);
       for (const [d, n] of r.days) node.days.set(d, n);
     }
   }
@@ -197,6 +198,23 @@ export class Metadata implements PersonalDataMask {
     if (seesPersonalData(roleOf(request))) return undefined;
     const c = await this.classifications(request.workspaceId);
     return { message: (m) => maskMessage(m, c), profile: (p) => maskProfile(p, c) };
+  }
+
+  /**
+   * The delivery dispatcher's governance hook: the profile and payload a channel may receive, without the traits,
+   * computed traits, identifiers and event properties the dictionary classifies personal (unless allowed).
+   */
+  async forDestination<P extends DestinationProfile>(workspaceId: string, channel: { key: string; type: string }, profile: P, payload: Record<string, unknown>): Promise<{ profile: P; payload: Record<string, unknown> }> {
+    const c = await this.classifications(workspaceId);
+    if (!c.hasPersonal) return { profile, payload };
+    return { profile: profileForDestination(profile, c, channel), payload: payloadForDestination(payload, c, channel) };
+  }
+
+  /** For the profile export route: undefined when the caller may see personal data, else what masks the export. */
+  async forExport(request: FastifyRequest): Promise<(<E extends Record<string, unknown>>(exported: E) => E) | undefined> {
+    if (seesPersonalData(roleOf(request))) return undefined;
+    const c = await this.classifications(request.workspaceId);
+    return (exported) => maskExport(exported, c);
   }
 
   /** Warnings for saving a definition that uses deprecated entries, or for deprecating an entry that definitions use. */
@@ -292,7 +310,7 @@ export class Metadata implements PersonalDataMask {
     const samples = [...new Set(field.samples)].slice(0, SHOWN_SAMPLES).map((s) => (personal && mask ? String(maskValue(s, entry.piiType)) : s));
     return {
       path: field.path, types: typesOf(field), count: totalOf(field), nullRate: Math.round(nullRateOf(field, parent) * 10_000) / 10_000,
-      distinct: field.hll ? Math.round(field.hll.estimate()) : 0, firstSeen: iso(field.firstSeen), lastSeen: iso(field.lastSeen), samples,
+      distinct: Math.round(distinctOf(field)), firstSeen: iso(field.firstSeen), lastSeen: iso(field.lastSeen), samples,
       ...(entry ? { classification: entry.classification, ...(entry.piiType ? { piiType: entry.piiType } : {}), status: entry.status, ...(entry.description ? { description: entry.description } : {}) } : {}),
     };
   }

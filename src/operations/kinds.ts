@@ -3,6 +3,8 @@ import type { KindContext, WorkspaceKind } from '../workspace/kinds.js';
 import { AlertBody, ALERTS_KIND, checkAlert, type AlertRule } from './alerts/definition.js';
 import { checkMonitor, MonitorBody, MONITORS_KIND, type Monitor } from './monitors/definition.js';
 import { checkSignal, SignalBody, SIGNALS_KIND, type Signal } from './signals.js';
+import { checkAlertDestinations } from './notify/destinations.js';
+import { STRICT_GUARD, type DestinationGuard } from '../network/destination-guard.js';
 
 type CheckShape = <T>(schema: TSchema, body: unknown) => T;
 
@@ -18,7 +20,7 @@ const users = (ctx: KindContext, field: 'monitor' | 'signal', key: string) =>
   [...(ctx.proposed.get(ALERTS_KIND) ?? new Map<string, unknown>()).entries()].filter(([, a]) => (a as AlertRule | null)?.[field] === key).map(([k]) => `'${k}'`);
 
 /** signals, monitors and alerts as workspace kinds: the same checks as their routes; a change re-reads the definitions. */
-export function operationsKinds(checkShape: CheckShape, changed: (workspaceId: string) => Promise<void>, inUse: (message: string) => Error): WorkspaceKind[] {
+export function operationsKinds(checkShape: CheckShape, changed: (workspaceId: string) => Promise<void>, inUse: (message: string) => Error, guard: DestinationGuard = STRICT_GUARD): WorkspaceKind[] {
   return [
     {
       kind: SIGNALS_KIND,
@@ -43,7 +45,7 @@ export function operationsKinds(checkShape: CheckShape, changed: (workspaceId: s
     {
       kind: ALERTS_KIND,
       schema: AlertBody,
-      validate: async (body, ctx) => checkAlert(checkShape<AlertRule>(AlertBody, body), { monitor: has(ctx, MONITORS_KIND), signal: has(ctx, SIGNALS_KIND) }),
+      validate: async (body, ctx) => checkAlertDestinations(checkAlert(checkShape<AlertRule>(AlertBody, body), { monitor: has(ctx, MONITORS_KIND), signal: has(ctx, SIGNALS_KIND) }), guard),
       changed: (ws) => changed(ws),
     },
   ];

@@ -1,11 +1,13 @@
 import type { Registry } from 'prom-client';
+import type { DestinationGuard } from '../network/destination-guard.js';
 import type { Channels } from '../channels/registry.js';
 import type { Clock } from '../core/clock.js';
 import { badRequest, notFound, TandemError } from '../core/errors.js';
 import type { Store, StoredEvent } from '../core/ports/store.js';
 import type { FlagRow, IncidentRow, OperationsStore, SilenceRow } from '../storage/sqlite/operations-store.js';
 import { ALERTS_KIND, type AlertRule } from './alerts/definition.js';
-import { AlertEngine, incidentLinks } from './alerts/engine.js';
+import { AlertEngine } from './alerts/engine.js';
+import { detailedLinks, incidentWindow } from './alerts/links.js';
 import { silenceActive } from './alerts/silences.js';
 import { SeriesFeeds } from './feeds.js';
 import { MONITORS_KIND, type Monitor } from './monitors/definition.js';
@@ -22,6 +24,8 @@ export interface OperationsDeps {
   retentionMs: number;
   channels?: Pick<Channels, 'get'>;
   env?: NodeJS.ProcessEnv;
+  /** The SSRF guard for webhook and PagerDuty notifications (config network.allowPrivate); absent: non-public addresses refused. */
+  destinations?: DestinationGuard;
   /** Base URL of this Tandem, for links in notifications. */
   baseUrl(): string;
   onError?(message: string): void;
@@ -57,7 +61,7 @@ export class Operations {
     }, deps.registry);
     this.alerts = new AlertEngine({
       store: deps.store, recorder: this.recorder, baseUrl: deps.baseUrl,
-      notifier: { env: deps.env ?? process.env, channels: deps.channels, instance: 'tandem' },
+      notifier: { env: deps.env ?? process.env, channels: deps.channels, instance: 'tandem', guard: deps.destinations },
       onFiringChanged: (rule, severity, n) => this.feeds.prom.firing.set({ rule, severity }, n),
       onNotified: (o) => this.feeds.prom.notifications.inc({ target: o.target.split(':')[0], outcome: o.ok ? 'ok' : 'failed' }),
     });
@@ -104,11 +108,25 @@ export class Operations {
           }
         }
       }
+      await this.dispatchDue(now);
       if (now - this.lastPrune >= 3_600_000) {
         this.lastPrune = now;
         this.recorder.prune();
       }
     });
+  }
+
+  /** Due notification retries and group flushes at the clock's time (the loop also wakes for them between ticks). */
+  dispatch(): Promise<void> {
+    return this.exclusive(() => this.dispatchDue(this.deps.clock.now()));
+  }
+
+  private async dispatchDue(now: number): Promise<void> {
+    try {
+      await this.alerts.dispatcher.due(now);
+    } catch (error) {
+      this.deps.onError?.(`notifications: ${(error as Error).message}`);
+    }
   }
 
   start(): void {
@@ -127,14 +145,20 @@ export class Operations {
   private wake: (() => void) | undefined;
 
   private async loop(): Promise<void> {
+    let nextTick = 0;
     while (!this.stopped) {
       try {
-        await this.tick();
+        if (this.deps.clock.now() >= nextTick) {
+          await this.tick();
+          const at = this.deps.clock.now();
+          nextTick = at - (at % MINUTE) + MINUTE + 1000;
+        } else await this.dispatch();
       } catch (error) {
         this.deps.onError?.(`operations: ${(error as Error).message}`);
       }
       const now = this.deps.clock.now();
-      const wait = MINUTE - (now % MINUTE) + 1000;
+      const due = this.alerts.dispatcher.nextDue();
+      const wait = Math.max(1000, Math.min(nextTick, due ?? Infinity) - now);
       await new Promise<void>((resolve) => {
         this.wake = resolve;
         void this.deps.clock.sleep(wait).then(resolve);
@@ -152,7 +176,10 @@ export class Operations {
   }
 
   incidentView(workspaceId: string, i: IncidentRow) {
-    const rule = this.defs.get(workspaceId)?.alerts.get(i.rule);
+    const d = this.defs.get(workspaceId);
+    const rule = d?.alerts.get(i.rule);
+    const window = incidentWindow(i, rule, rule?.monitor !== undefined ? d?.monitors.get(rule.monitor) : undefined, rule?.signal !== undefined ? d?.signals.get(rule.signal) : undefined, this.deps.clock.now());
+    const profileFlags = this.deps.store.all("SELECT 1 FROM ops_flags WHERE workspace_id = ? AND incident_id = ? AND target_type = 'profile' LIMIT 1", workspaceId, i.id).length > 0;
     return {
       ...i,
       openedAt: new Date(i.openedAt).toISOString(),
@@ -160,7 +187,8 @@ export class Operations {
       acknowledgedAt: i.acknowledgedAt === null ? null : new Date(i.acknowledgedAt).toISOString(),
       lastNotifiedAt: i.lastNotifiedAt === null ? null : new Date(i.lastNotifiedAt).toISOString(),
       runbook: rule?.runbook ?? (i.detail.runbook as string | undefined) ?? null,
-      links: incidentLinks(this.deps.baseUrl(), i),
+      window: { from: new Date(window.from).toISOString(), to: new Date(window.to).toISOString() },
+      links: detailedLinks(this.deps.baseUrl(), i, window, this.deps.store, profileFlags),
     };
   }
 

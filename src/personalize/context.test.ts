@@ -32,3 +32,15 @@ describe('requestContext', () => {
     expect(requestContext({}, { ip: '81.2.69.1' }, now, undefined).geo).toEqual({});
   });
 });
+
+describe('localTime across a daylight saving change', () => {
+  // Europe/Paris moved from UTC+1 to UTC+2 at 2026-03-29 01:00 UTC (02:00 local became 03:00).
+  it('switches offset at the transition instant, not a quarter hour later', () => {
+    expect(localTime(Date.UTC(2026, 2, 29, 0, 59), 'Europe/Paris').local).toBe('2026-03-29T01:59');
+    expect(localTime(Date.UTC(2026, 2, 29, 1, 0), 'Europe/Paris').local).toBe('2026-03-29T03:00');
+    expect(localTime(Date.UTC(2026, 2, 29, 1, 14), 'Europe/Paris').local).toBe('2026-03-29T03:14');
+    // India (UTC+5:30) and Nepal (UTC+5:45): offsets that are not whole hours.
+    expect(localTime(Date.UTC(2026, 0, 1, 0, 0), 'Asia/Kolkata').local).toBe('2026-01-01T05:30');
+    expect(localTime(Date.UTC(2026, 0, 1, 0, 0), 'Asia/Kathmandu').local).toBe('2026-01-01T05:45');
+  });
+});

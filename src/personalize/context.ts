@@ -31,7 +31,7 @@ function formatter(zone: string): Intl.DateTimeFormat | undefined {
   if (!formatters.has(zone)) {
     let f: Intl.DateTimeFormat | undefined;
     try {
-      f = new Intl.DateTimeFormat('en-US', { timeZone: zone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', weekday: 'short' });
+      f = new Intl.DateTimeFormat('en-US', { timeZone: zone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit' });
     } catch {
       f = undefined;
     }
@@ -42,23 +42,46 @@ function formatter(zone: string): Intl.DateTimeFormat | undefined {
   return formatters.get(zone);
 }
 
-const WEEKDAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+const QUARTER_HOUR = 900_000;
+/** Per zone: its UTC offset during one quarter hour (every tz database transition falls on a quarter hour UTC). */
+const offsets = new Map<string, { bucket: number; offsetMs: number } | null>();
+
+/** The zone's UTC offset at `now` (ms), or undefined for an unknown zone; Intl is asked once per zone per quarter hour. */
+function offsetAt(zone: string, now: number): number | undefined {
+  const bucket = Math.floor(now / QUARTER_HOUR);
+  const cached = offsets.get(zone);
+  if (cached === null) return undefined;
+  if (cached && cached.bucket === bucket) return cached.offsetMs;
+  const f = formatter(zone);
+  if (offsets.size > 1000) offsets.clear();
+  if (!f) {
+    offsets.set(zone, null);
+    return undefined;
+  }
+  const at = bucket * QUARTER_HOUR;
+  const parts: Record<string, string> = {};
+  for (const p of f.formatToParts(new Date(at))) parts[p.type] = p.value;
+  const offsetMs = Date.UTC(Number(parts.year), Number(parts.month) - 1, Number(parts.day), Number(parts.hour), Number(parts.minute)) - at;
+  offsets.set(zone, { bucket, offsetMs });
+  return offsetMs;
+}
+
+const pad = (n: number) => String(n).padStart(2, '0');
 
 /** Local time of day in an IANA zone (UTC when the zone is unknown). */
 export function localTime(now: number, zone: string | undefined): RequestContext['time'] {
-  const f = (zone && formatter(zone)) || formatter('UTC')!;
-  const parts: Record<string, string> = {};
-  for (const p of f.formatToParts(new Date(now))) parts[p.type] = p.value;
-  const hour = Number(parts.hour);
-  const weekday = WEEKDAYS.indexOf(parts.weekday);
+  const offset = zone ? offsetAt(zone, now) : undefined;
+  const local = new Date(now + (offset ?? 0));
+  const hour = local.getUTCHours();
+  const weekday = local.getUTCDay();
   const daypart = hour < 6 ? 'night' : hour < 12 ? 'morning' : hour < 18 ? 'afternoon' : 'evening';
   return {
-    zone: zone && formatter(zone) ? zone : 'UTC',
+    zone: offset === undefined ? 'UTC' : zone!,
     hour,
     weekday,
     daypart,
     weekend: weekday === 0 || weekday === 6,
-    local: `${parts.year}-${parts.month}-${parts.day}T${parts.hour}:${parts.minute}`,
+    local: `${local.getUTCFullYear()}-${pad(local.getUTCMonth() + 1)}-${pad(local.getUTCDate())}T${pad(hour)}:${pad(local.getUTCMinutes())}`,
   };
 }
 

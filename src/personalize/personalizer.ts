@@ -72,6 +72,11 @@ export class Personalizer {
   private readonly bandits = new Map<string, Bandit>();
   private random: () => number;
   private timer: NodeJS.Timeout | undefined;
+  /** Decisions answered but not yet in the log (written together, every few milliseconds), by id. */
+  private readonly pending = new Map<string, DecisionRecord>();
+  /** Their impressions per workspace, decision, visitor and offer, which caps count with the written ones. */
+  private readonly pendingImpressions = new Map<string, number>();
+  private writeTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly deps: PersonalizerDeps) {
     this.random = deps.random ?? Math.random;
@@ -90,8 +95,64 @@ export class Personalizer {
 
   stop(): void {
     if (this.timer) clearInterval(this.timer);
+    if (this.writeTimer) clearTimeout(this.writeTimer);
     this.timer = undefined;
+    this.writeTimer = undefined;
+    this.writeDecisions();
     this.flush();
+  }
+
+  /**
+   * Writes the answered decisions in one transaction. One commit per request would cost more than the rest of the
+   * answer; a crash loses at most the last few milliseconds of decisions (their rewards then find no decision).
+   * On failure (a busy database) they stay queued and the write is retried.
+   */
+  writeDecisions(): boolean {
+    if (this.writeTimer) clearTimeout(this.writeTimer);
+    this.writeTimer = undefined;
+    if (this.pending.size === 0) return true;
+    const rows = [...this.pending.values()];
+    try {
+      this.deps.store.record(rows);
+    } catch (error) {
+      this.deps.onError(`personalize: writing ${rows.length} decisions failed (will retry): ${(error as Error).message}`);
+      this.scheduleWrite(200);
+      return false;
+    }
+    for (const r of rows) {
+      this.pending.delete(r.id);
+      if (r.offer === null) continue;
+      const key = impressionKey(r.workspaceId, r.decision, r.visitor, r.offer);
+      const n = (this.pendingImpressions.get(key) ?? 1) - 1;
+      if (n > 0) this.pendingImpressions.set(key, n);
+      else this.pendingImpressions.delete(key);
+    }
+    return true;
+  }
+
+  private scheduleWrite(ms = 20): void {
+    if (this.writeTimer) return;
+    this.writeTimer = setTimeout(() => this.writeDecisions(), ms);
+    this.writeTimer.unref();
+  }
+
+  private queue(records: DecisionRecord[]): void {
+    for (const r of records) {
+      this.pending.set(r.id, r);
+      if (r.offer === null) continue;
+      const key = impressionKey(r.workspaceId, r.decision, r.visitor, r.offer);
+      this.pendingImpressions.set(key, (this.pendingImpressions.get(key) ?? 0) + 1);
+    }
+    this.scheduleWrite();
+  }
+
+  /**
+   * Impressions per offer to a visitor within a window, the written ones and those still queued (a queued decision
+   * is at most a few milliseconds old, so inside every window).
+   */
+  private impressions(workspaceId: string, decision: string, visitor: string, since: number): (offer: string) => number {
+    const written = this.deps.store.impressions(workspaceId, decision, visitor, since);
+    return (offer) => (written.get(offer) ?? 0) + (this.pendingImpressions.get(impressionKey(workspaceId, decision, visitor, offer)) ?? 0);
   }
 
   /** A decision or the settings changed (API or apply): definitions are read again; a deleted decision's log goes. */
@@ -100,7 +161,10 @@ export class Personalizer {
     if (kind === DECISION_KIND && key !== undefined) {
       this.flush();
       this.bandits.delete(`${workspaceId}\u0000${key}`);
-      if (deleted) this.deps.store.forget(workspaceId, key);
+      if (deleted) {
+        this.writeDecisions();
+        this.deps.store.forget(workspaceId, key);
+      }
     }
   }
 
@@ -127,7 +191,7 @@ export class Personalizer {
       decisions[key] = answer;
       if (record) records.push(record);
     }
-    if (records.length) this.deps.store.record(records);
+    if (records.length) this.queue(records);
 
     const exposed = expose(ws.settings, { audiences: profile?.audiences ?? [], traits: profile?.traits ?? {}, computed: profile?.computed ?? {} });
     return { known: profile !== undefined, ...exposed, ...(ws.settings?.context === false ? {} : { context }), decisions };
@@ -146,23 +210,26 @@ export class Personalizer {
 
   /** Records one reward (from onStored, or a simulation); true when it counted. */
   async rewardEvent(workspaceId: string, id: string, event: string, at: number): Promise<boolean> {
-    const record = this.deps.store.get(workspaceId, id);
-    if (!record || record.offer === null) return false;
+    const record = this.pending.get(id) ?? this.deps.store.get(workspaceId, id);
+    if (!record || record.workspaceId !== workspaceId || record.offer === null) return false;
     // The decision as it is now: a reward event removed from the definition no longer counts.
     return this.applyReward(await this.workspace(workspaceId), record, event, at);
   }
 
   /** Holdout lift and per-offer totals of a decision (decisions at or after `since`). */
   results(workspaceId: string, key: string, since = 0): DecisionResults {
+    this.writeDecisions();
     return decisionResults(this.deps.store.totals(workspaceId, key, since));
   }
 
   log(workspaceId: string, key: string, limit: number): DecisionRecord[] {
+    this.writeDecisions();
     return this.deps.store.list(workspaceId, key, limit);
   }
 
   /** Erasure: the profiles' decisions go (decisions made before a visitor had a profile carry only the visitor id). */
   eraseProfiles(workspaceId: string, profileIds: string[]): number {
+    this.writeDecisions();
     return this.deps.store.eraseProfiles(workspaceId, profileIds);
   }
 
@@ -183,7 +250,11 @@ export class Personalizer {
     // Within the window after the decision (a little clock skew before it is tolerated).
     if (!(at >= record.at - 60_000 && at <= record.at + decision.rewardWithinMs)) return false;
     const value = spec.value ?? 1;
-    if (!this.deps.store.reward(record.workspaceId, record.id, value, event, this.deps.clock.now())) return false;
+    const queued = this.pending.get(record.id);
+    if (queued) {
+      if (queued.reward !== null) return false;
+      Object.assign(queued, { reward: value, rewardEvent: event, rewardedAt: this.deps.clock.now() });
+    } else if (!this.deps.store.reward(record.workspaceId, record.id, value, event, this.deps.clock.now())) return false;
     if (record.group !== 'policy' || decision.body.policy.type !== 'bandit' || record.features === null || record.offer === null) return true;
     // Features logged under another definition of them would train the wrong coefficients.
     if (Object.keys(record.features).join(',') !== [INTERCEPT, ...decision.features.map((f) => f.key)].join(',')) return true;
@@ -206,12 +277,19 @@ export class Personalizer {
 
     const eligible: string[] = [];
     const ineligible: Record<string, string> = {};
+    // One count per cap window (usually one: the decision's), asked only once an offer with that cap is otherwise eligible.
+    const shown = new Map<number, (offer: string) => number>();
+    const shownWithin = (ms: number) => {
+      let counts = shown.get(ms);
+      if (!counts) shown.set(ms, (counts = this.impressions(workspaceId, decision.key, r.visitor, r.now - ms)));
+      return counts;
+    };
     for (const offer of decision.offers) {
       if (offer.parsed && !holds(offer.parsed, { key: offer.key, attributes: (offer.attributes ?? {}) as Record<string, unknown> })) {
         ineligible[offer.key] = 'condition';
         continue;
       }
-      if (offer.capMax !== undefined && this.deps.store.impressions(workspaceId, decision.key, r.visitor, offer.key, r.now - offer.capMs!) >= offer.capMax) {
+      if (offer.capMax !== undefined && shownWithin(offer.capMs!)(offer.key) >= offer.capMax) {
         ineligible[offer.key] = 'cap';
         continue;
       }
@@ -332,3 +410,5 @@ function conditionProfile(profile: ProfileView | undefined, visitor: string): Co
     subscriptions,
   };
 }
+
+const impressionKey = (workspaceId: string, decision: string, visitor: string, offer: string) => `${workspaceId}\u0000${decision}\u0000${visitor}\u0000${offer}`;

@@ -7,6 +7,8 @@ import type { Clock } from '../core/clock.js';
 import { badRequest, notFound, TandemError } from '../core/errors.js';
 import type { Store } from '../core/ports/store.js';
 import type { Delivery } from '../delivery/delivery.js';
+import { checkChannelDestinations } from '../channels/destinations.js';
+import { STRICT_GUARD } from '../network/destination-guard.js';
 
 const Key = Type.Object({ key: Type.String() });
 
@@ -83,7 +85,7 @@ export async function channelsRoutes(app: FastifyInstance, deps: ChannelsRouteDe
     kind: CHANNEL_KIND,
     noun: 'channel',
     schema: ChannelBody,
-    prepare: async (_ws, body) => checkChannel(body),
+    prepare: async (_ws, body) => checkChannelDestinations(checkChannel(body), delivery.deps.destinations ?? STRICT_GUARD),
     changed: (ws, key) => delivery.channels.changed(ws, key),
   });
 

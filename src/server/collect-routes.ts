@@ -1,4 +1,5 @@
 import cors from '@fastify/cors';
+import { limitByIp } from './ip-rate-limit.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import { decodeBody } from '../collect/body.js';
@@ -59,6 +60,15 @@ export async function collectRoutes(app: FastifyInstance, deps: CollectRouteDeps
   app.addContentTypeParser(['application/json', 'text/plain', 'application/x-www-form-urlencoded'], { parseAs: 'buffer', bodyLimit: deps.config.maxRequestBytes }, (_req, body, done) => done(null, body));
 
   app.addHook('onRequest', async () => deps.load.requestSeen());
+  // Per client address, before the body is read (docs/reliability.md); the write key's own limit follows.
+  app.addHook('onRequest', async (request, reply) => {
+    try {
+      limitByIp(deps.limiter, 'collection', request, reply, deps.config.ipRateLimit);
+    } catch (error) {
+      deps.metrics.rateLimited.inc();
+      throw error;
+    }
+  });
 
   app.addHook('onError', async (_request, _reply, error) => {
     // A request refused because of its messages counts each message's reason; any other refusal counts once.

@@ -44,7 +44,14 @@ const FASTIFY_ERRORS: Record<string, [number, string, string?]> = {
   FST_ERR_CTP_INVALID_JSON_BODY: [400, 'invalid_json', undefined],
   FST_ERR_CTP_EMPTY_TYPE: [415, 'unsupported_media_type', 'Content-Type must not be empty'],
   FST_ERR_CTP_INVALID_TYPE: [415, 'unsupported_media_type', 'Content-Type is not valid'],
+  // Found by test/fuzz-routes.test.ts: a path such as /api/v1/catalogs/x/rows/%ff was answered in Fastify's own shape.
+  FST_ERR_BAD_URL: [400, 'invalid_url', 'the URL path is not valid percent-encoded UTF-8; encode each path segment with encodeURIComponent'],
 };
+
+/** Fastify's `frameworkErrors` option: errors raised before routing (a badly encoded URL) get the same error shape. */
+export function frameworkErrors(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  errorHandler(error, request, reply);
+}
 
 /** The public error code for any error, as the error handler would answer it (used for metrics labels). */
 export function publicCode(error: { code?: string; validation?: unknown }): string {

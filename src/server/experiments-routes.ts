@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import type { Clock } from '../core/clock.js';
-import { badRequest } from '../core/errors.js';
+import { badRequest, notFound } from '../core/errors.js';
+import { JOURNEY_KIND } from '../journeys/definition.js';
 import type { Store } from '../core/ports/store.js';
 import { checkExperiment, EXPERIMENT_KIND, ExperimentBody } from '../experiments/definition.js';
 import type { Experiments } from '../experiments/experiments.js';
@@ -75,6 +76,12 @@ export async function experimentsRoutes(app: FastifyInstance, deps: ExperimentsR
     },
   );
 
+  /** 404 for a journey this workspace does not have (tenant isolation: never an empty 200 for another's key). */
+  const journeyOf = async (workspaceId: string, key: string): Promise<object> => {
+    if (!(await deps.store.definitions.get(workspaceId, JOURNEY_KIND, key))) throw notFound('journey', key);
+    return {};
+  };
+
   app.get<{ Params: { key: string }; Querystring: { node?: string; profile_id?: string; limit?: number } }>(
     '/journeys/:key/decisions',
     {
@@ -85,6 +92,7 @@ export async function experimentsRoutes(app: FastifyInstance, deps: ExperimentsR
       },
     },
     async (req) => ({
+      ...(await journeyOf(req.workspaceId, req.params.key)),
       data: experiments.decisions(req.workspaceId, { journey: req.params.key, node: req.query.node, profileId: req.query.profile_id, limit: req.query.limit ?? 100 }).map((d) => ({
         id: d.id, node: d.node, instanceId: d.instanceId, profileId: d.profileId, arm: d.arm, holdout: d.holdout, at: new Date(d.at).toISOString(),
         rewardEvent: d.rewardEvent, deadline: new Date(d.deadline).toISOString(), outcome: d.outcome === null ? 'pending' : d.outcome === 1 ? 'rewarded' : 'not_rewarded', ...d.detail,
@@ -95,6 +103,6 @@ export async function experimentsRoutes(app: FastifyInstance, deps: ExperimentsR
   app.get<{ Params: { key: string; node: string } }>(
     '/journeys/:key/nodes/:node/arms',
     { schema: { summary: "A decide node's arms now (Beta posteriors over closed reward windows) and the lift over its holdout", tags: ['journeys', 'experiments'], params: Type.Object({ key: Type.String(), node: Type.String() }) } },
-    async (req) => experiments.arms(req.workspaceId, req.params.key, req.params.node),
+    async (req) => (await journeyOf(req.workspaceId, req.params.key), experiments.arms(req.workspaceId, req.params.key, req.params.node)),
   );
 }

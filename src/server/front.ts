@@ -24,7 +24,7 @@ import { SqliteLog } from '../storage/sqlite/log.js';
 import { openSqliteStore } from '../storage/sqlite/store.js';
 import { collectRoutes } from './collect-routes.js';
 import type { CoreThreadData, FromCore, ToCore } from './core-thread.js';
-import { errorHandler, notFoundHandler } from './errors.js';
+import { errorHandler, notFoundHandler, frameworkErrors } from './errors.js';
 import { forwarder } from './forward.js';
 import { createMetrics } from './metrics.js';
 import { opsRoutes } from './ops-routes.js';
@@ -67,6 +67,7 @@ export async function startFront(config: Config, logger: Logger, adminToken = pr
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     return503OnClosing: true,
+    frameworkErrors,
     serverFactory: (handler) => createServer((req: IncomingMessage, res: ServerResponse) => (FRONT_PATHS.test(req.url ?? '') ? handler(req, res) : forward(req, res))),
   });
   http.setErrorHandler(errorHandler);

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { Type } from '@sinclair/typebox';
 import { adminAuth, type SessionResolver } from './admin-auth.js';
 import { collectRoutes, type CollectRouteDeps } from './collect-routes.js';
-import { errorHandler, notFoundHandler } from './errors.js';
+import { errorHandler, frameworkErrors, notFoundHandler } from './errors.js';
 import { eventsRoutes } from './events-routes.js';
 import type { Metrics } from './metrics.js';
 import { opsRoutes } from './ops-routes.js';
@@ -44,6 +44,7 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
     onConstructorPoisoning: 'error',
     ajv: { customOptions: { allErrors: true, coerceTypes: 'array', removeAdditional: false, useDefaults: true } },
     return503OnClosing: true,
+    frameworkErrors,
     // Signed tokens in tracking links (/u, /o, /c) are longer than the default 100 characters per path parameter.
     routerOptions: { maxParamLength: 1024 },
   });

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
+import { notFound } from '../core/errors.js';
 import type { Journeys, BacktestRequest, SimulateRequest } from '../journeys/journeys.js';
 import type { JourneyStatus } from '../journeys/ports.js';
 
@@ -8,6 +9,8 @@ const Definition = Type.Unknown({ description: 'A journey definition (docs/journ
 
 export interface JourneysRouteDeps {
   journeys: Journeys;
+  /** Whether a profile exists in the workspace: a trace of another workspace's profile id is a 404. */
+  profileExists?(workspaceId: string, id: string): Promise<boolean>;
 }
 
 /**
@@ -111,6 +114,10 @@ export async function journeysRoutes(app: FastifyInstance, deps: JourneysRouteDe
         querystring: Type.Object({ journey: Type.Optional(Type.String()) }),
       },
     },
-    async (req) => journeys.trace(req.workspaceId, req.params.id, req.query.journey),
+    async (req) => {
+      const answer = journeys.trace(req.workspaceId, req.params.id, req.query.journey);
+      if (answer.trail.length === 0 && deps.profileExists && !(await deps.profileExists(req.workspaceId, req.params.id))) throw notFound('profile', req.params.id);
+      return answer;
+    },
   );
 }

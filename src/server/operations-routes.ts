@@ -1,4 +1,6 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { checkAlertDestinations } from '../operations/notify/destinations.js';
+import { STRICT_GUARD, type DestinationGuard } from '../network/destination-guard.js';
 import { Type } from '@sinclair/typebox';
 import type { Clock } from '../core/clock.js';
 import { parseDuration } from '../core/duration.js';
@@ -17,6 +19,8 @@ export interface OperationsRouteDeps {
   store: Store;
   clock: Clock;
   operations: Operations;
+  /** The SSRF guard (src/network): notification URLs written as refused addresses are refused on save. */
+  destinations?: DestinationGuard;
 }
 
 const Id = Type.Object({ id: Type.Integer({ minimum: 1 }) });
@@ -26,11 +30,21 @@ const IncidentView = Type.Object({
   id: Type.Integer(), rule: Type.String(), dedupKey: Type.String(), severity: Type.String(), labels: Labels, summary: Type.String(),
   state: Type.String(), openedAt: Type.String(), resolvedAt: Type.Union([Type.String(), Type.Null()]), acknowledgedAt: Type.Union([Type.String(), Type.Null()]),
   acknowledgedBy: Type.Union([Type.String(), Type.Null()]), lastNotifiedAt: Type.Union([Type.String(), Type.Null()]), runbook: Type.Union([Type.String(), Type.Null()]),
+  window: Type.Optional(Type.Object({ from: Type.String(), to: Type.String() }, { description: 'The time the incident is about: from the start of the window that tripped the rule to its resolution (or now).' })),
   detail: Type.Object({}, { additionalProperties: true }), links: Type.Array(Link),
   timeline: Type.Optional(Type.Array(Type.Object({ at: Type.String(), kind: Type.String(), actor: Type.Union([Type.String(), Type.Null()]), detail: Type.Object({}, { additionalProperties: true }) }))),
 });
 const SilenceView = Type.Object({ id: Type.Integer(), matchers: Labels, startsAt: Type.String(), endsAt: Type.String(), comment: Type.String(), createdBy: Type.String(), createdAt: Type.String(), expiredAt: Type.Union([Type.String(), Type.Null()]), active: Type.Boolean() });
 const FlagView = Type.Object({ id: Type.Integer(), targetType: Type.String(), targetId: Type.String(), note: Type.String(), status: Type.String(), incidentId: Type.Union([Type.Integer(), Type.Null()]), createdBy: Type.String(), createdAt: Type.String(), resolvedAt: Type.Union([Type.String(), Type.Null()]), resolution: Type.Union([Type.String(), Type.Null()]) });
+
+/**
+ * Who did it, for the audit log and the timeline: the authenticated caller; a `by` naming someone else (a shared
+ * token used for a person, a bot acting for one) is kept beside it, never instead of it.
+ */
+const actorOf = (req: FastifyRequest, by?: string) => {
+  const caller = req.actor ?? 'admin';
+  return by === undefined || by === caller ? caller : `${caller} (for ${by})`;
+};
 
 const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
 const time = (text: string | undefined, fallback: number, path: string) => {
@@ -52,7 +66,7 @@ export async function operationsRoutes(app: FastifyInstance, deps: OperationsRou
     prepare: async (ws, body) => {
       const monitors = new Set((await store.definitions.list(ws, MONITORS_KIND)).map((d) => d.key));
       const signals = new Set((await store.definitions.list(ws, SIGNALS_KIND)).map((d) => d.key));
-      return checkAlert(body, { monitor: (k) => monitors.has(k), signal: (k) => signals.has(k) });
+      return checkAlertDestinations(checkAlert(body, { monitor: (k) => monitors.has(k), signal: (k) => signals.has(k) }), deps.destinations ?? STRICT_GUARD);
     },
   });
 
@@ -129,14 +143,14 @@ export async function operationsRoutes(app: FastifyInstance, deps: OperationsRou
   app.post<{ Params: { id: number }; Body: { note?: string; by?: string } }>(
     '/incidents/:id/acknowledge',
     { schema: { summary: 'Acknowledge: PagerDuty is told, and the alert is not notified again until it resolves', tags: ['incidents'], params: Id, body: Type.Optional(Type.Object({ note: Type.Optional(Type.String()), by: Type.Optional(Type.String({ minLength: 1 })) }, { additionalProperties: false })), response: { 200: IncidentView } } },
-    async (req) => operations.incidentView(req.workspaceId, await operations.acknowledge(req.workspaceId, req.params.id, req.body?.by ?? 'admin', req.body?.note)),
+    async (req) => operations.incidentView(req.workspaceId, await operations.acknowledge(req.workspaceId, req.params.id, actorOf(req, req.body?.by), req.body?.note)),
   );
 
   app.post<{ Params: { id: number }; Body: { text: string; by?: string } }>(
     '/incidents/:id/notes',
     { schema: { summary: "Add a note to an incident's timeline (post-mortems)", tags: ['incidents'], params: Id, body: Type.Object({ text: Type.String({ minLength: 1 }), by: Type.Optional(Type.String({ minLength: 1 })) }, { additionalProperties: false }) } },
     async (req, reply) => {
-      await operations.note(req.workspaceId, req.params.id, req.body.by ?? 'admin', req.body.text);
+      await operations.note(req.workspaceId, req.params.id, actorOf(req, req.body.by), req.body.text);
       return reply.status(204).send();
     },
   );
@@ -160,13 +174,13 @@ export async function operationsRoutes(app: FastifyInstance, deps: OperationsRou
       const startsAt = b.startsAt === undefined ? clock.now() : Date.parse(b.startsAt);
       if (b.endsAt === undefined && b.duration === undefined) throw badRequest('missing_field', 'give endsAt or duration', 'endsAt');
       const endsAt = b.endsAt !== undefined ? Date.parse(b.endsAt) : startsAt + parseDuration(b.duration as string, 'duration');
-      const s = await operations.silence(req.workspaceId, { matchers: b.matchers, startsAt, endsAt, comment: b.comment, createdBy: b.by ?? 'admin' });
+      const s = await operations.silence(req.workspaceId, { matchers: b.matchers, startsAt, endsAt, comment: b.comment, createdBy: actorOf(req, b.by) });
       return reply.status(201).send(operations.silenceView(s));
     },
   );
 
   app.delete<{ Params: { id: number } }>('/silences/:id', { schema: { summary: 'Expire a silence now', tags: ['silences'], params: Id } }, async (req, reply) => {
-    await operations.expireSilence(req.workspaceId, req.params.id, 'admin');
+    await operations.expireSilence(req.workspaceId, req.params.id, actorOf(req));
     return reply.status(204).send();
   });
 
@@ -190,7 +204,7 @@ export async function operationsRoutes(app: FastifyInstance, deps: OperationsRou
     },
     async (req, reply) => {
       const b = req.body;
-      const f = await operations.flag(req.workspaceId, { targetType: b.targetType, targetId: b.targetId, note: b.note, incidentId: b.incident, createdBy: b.by ?? 'admin' });
+      const f = await operations.flag(req.workspaceId, { targetType: b.targetType, targetId: b.targetId, note: b.note, incidentId: b.incident, createdBy: actorOf(req, b.by) });
       return reply.status(201).send(flagView(f));
     },
   );
@@ -198,6 +212,6 @@ export async function operationsRoutes(app: FastifyInstance, deps: OperationsRou
   app.post<{ Params: { id: number }; Body: { resolution: string; by?: string } }>(
     '/flags/:id/resolve',
     { schema: { summary: 'Resolve a flag (say how: replayed from quarantine, traits corrected, ...)', tags: ['flags'], params: Id, body: Type.Object({ resolution: Type.String({ minLength: 1 }), by: Type.Optional(Type.String({ minLength: 1 })) }, { additionalProperties: false }), response: { 200: FlagView } } },
-    async (req) => flagView(await operations.resolveFlag(req.workspaceId, req.params.id, req.body.by ?? 'admin', req.body.resolution)),
+    async (req) => flagView(await operations.resolveFlag(req.workspaceId, req.params.id, actorOf(req, req.body.by), req.body.resolution)),
   );
 }

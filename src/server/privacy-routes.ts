@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import type { Clock } from '../core/clock.js';
 import { badRequest } from '../core/errors.js';
@@ -18,6 +18,8 @@ export interface PrivacyRouteDeps {
   privacy: Privacy;
   store: Store;
   clock: Clock;
+  /** Masks personal data in the export for callers without the right to see it (src/metadata, docs/metadata.md). */
+  mask?: { forExport(request: FastifyRequest): Promise<(<E extends Record<string, unknown>>(exported: E) => E) | undefined> };
 }
 
 /** Privacy: erase a person, export everything held about them, consent and subscriptions, the workspace's settings. */
@@ -39,8 +41,12 @@ export function privacyRoutes(deps: PrivacyRouteDeps) {
 
     app.get<{ Params: { id: string } }>(
       '/profiles/:id/export',
-      { schema: { summary: 'Everything held about the person (data subject access request)', tags: ['profiles'], params: Id, response: { 200: Type.Object({}, { additionalProperties: true }) } } },
-      async (req) => privacy.export(req.workspaceId, req.params.id, 'admin'),
+      { schema: { summary: 'Everything held about the person (data subject access request); personal data masked for viewers', tags: ['profiles'], params: Id, response: { 200: Type.Object({}, { additionalProperties: true }) } } },
+      async (req) => {
+        const exported = await privacy.export(req.workspaceId, req.params.id, 'admin');
+        const mask = await deps.mask?.forExport(req);
+        return mask ? mask(exported) : exported;
+      },
     );
 
     app.get<{ Params: { id: string } }>(

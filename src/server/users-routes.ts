@@ -7,6 +7,8 @@ import type { Store } from '../core/ports/store.js';
 import { ROLES, type Role } from '../users/roles.js';
 import { TOKEN_ACTOR, type Users } from '../users/users.js';
 import { cookieValue, SESSION_COOKIE } from './admin-auth.js';
+import { limitByIp, type IpRate } from './ip-rate-limit.js';
+import { RateLimiter } from '../collect/rate-limit.js';
 
 const RoleSchema = Type.Union(ROLES.map((r) => Type.Literal(r)), { description: 'viewer (read only), editor (everything but users and tokens) or admin.' });
 const UserView = Type.Object({
@@ -46,6 +48,8 @@ export interface UsersRouteDeps {
   store: Store;
   clock: Clock;
   sessionTtlMs: number;
+  /** Sign-in attempts per client address (config network.signInRateLimit); absent: not limited by address. */
+  signInRate?: IpRate;
 }
 
 /** /api/v1/session (sign in, who am I, sign out) and /api/v1/users (admin only; enforced in admin-auth.ts). */
@@ -64,10 +68,12 @@ export function usersRoutes(deps: UsersRouteDeps) {
     return match?.[1] ?? cookieValue(req.headers.cookie, SESSION_COOKIE);
   };
 
+  // Guessing from one address is slowed here; guessing one user's password from many, by the users' LoginThrottle.
+  const signInLimiter = new RateLimiter(deps.clock);
   return async (app: FastifyInstance): Promise<void> => {
     app.post<{ Body: Static<typeof Login> }>(
       '/session',
-      { schema: { summary: 'Sign in with a user name and password (or the admin token): sets the session cookie', tags: ['users'], body: Login, response: { 200: SessionView } } },
+      { onRequest: async (req, reply) => deps.signInRate && limitByIp(signInLimiter, 'sign-in', req, reply, deps.signInRate, true), schema: { summary: 'Sign in with a user name and password (or the admin token): sets the session cookie', tags: ['users'], body: Login, response: { 200: SessionView } } },
       async (req, reply) => {
         const { name, password, token } = req.body;
         let opened;

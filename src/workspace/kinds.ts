@@ -7,6 +7,8 @@ import { AUDIENCE_KIND, AudienceBody } from '../audiences/schema.js';
 import { checkCatalog } from '../catalogs/catalogs.js';
 import { CATALOG_KIND, CatalogBody } from '../catalogs/definition.js';
 import { checkChannel, CHANNEL_KIND, ChannelBody, type ChannelDefinition } from '../channels/definition.js';
+import { checkChannelDestinations } from '../channels/destinations.js';
+import { STRICT_GUARD, type DestinationGuard } from '../network/destination-guard.js';
 import { SourceBody } from '../collect/source.js';
 import { compilePlan } from '../collect/tracking-plan/check.js';
 import { TRACKING_PLAN_KIND, TrackingPlanBody, type TrackingPlan } from '../collect/tracking-plan/schema.js';
@@ -92,6 +94,8 @@ export interface KindEffects {
   personalize?: { changed(workspaceId: string, kind: string, key: string, deleted: boolean): void };
   /** Event and webhook functions, SQL models (src/transforms). */
   transforms?: TransformsEffects;
+  /** The SSRF guard (src/network): channel and alert URLs written as refused addresses are refused on save. */
+  destinations?: DestinationGuard;
 }
 
 export const SETTINGS_KIND = 'workspace-settings';
@@ -258,7 +262,7 @@ export function createWorkspaceKinds(fx: KindEffects): WorkspaceKind[] {
     {
       kind: CHANNEL_KIND,
       schema: ChannelBody,
-      validate: async (body) => checkChannel(checkShape<ChannelDefinition>(ChannelBody, body)),
+      validate: async (body) => checkChannelDestinations(checkChannel(checkShape<ChannelDefinition>(ChannelBody, body)), fx.destinations ?? STRICT_GUARD),
       changed: async (workspaceId, key) => fx.delivery.channels.changed(workspaceId, key),
     },
     {
@@ -293,7 +297,7 @@ export function createWorkspaceKinds(fx: KindEffects): WorkspaceKind[] {
         fx.journeys.stage.wake();
       },
     },
-    ...operationsKinds(checkShape, async (ws) => fx.operations?.definitionsChanged(ws), (message) => new TandemError('in_use', message, 409)),
+    ...operationsKinds(checkShape, async (ws) => fx.operations?.definitionsChanged(ws), (message) => new TandemError('in_use', message, 409), fx.destinations),
     modelsKind(checkShape, async (ws, key, deleted) => fx.models?.changed(ws, key, deleted)),
     ...personalizeKinds(checkShape, async (ws, kind, key, deleted) => fx.personalize?.changed(ws, kind, key, deleted)),
     dictionaryKind(checkShape, async (ws) => fx.metadata?.dictionaryChanged(ws)),

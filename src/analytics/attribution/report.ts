@@ -63,7 +63,8 @@ export async function attributionReport(query: Query, workspaceId: string, req: 
   const models = req.models ?? [...MODELS];
   const groupBy = req.groupBy ?? 'campaign';
   const p = new SqlParams();
-  const ctes = journeyCtes(p, workspaceId, req, range, lookbackMs, halfLifeMs, groupBy);
+  const markovAsked = models.includes('markov');
+  const ctes = journeyCtes(p, workspaceId, req, range, lookbackMs, halfLifeMs, groupBy, markovAsked);
   const from = p.add(range.from, 'bigint');
   const credit = {
     first_touch: 'CASE WHEN pos = 1 THEN 1.0 ELSE 0.0 END',
@@ -93,9 +94,9 @@ export async function attributionReport(query: Query, workspaceId: string, req: 
       (SELECT COALESCE(sum(revenue), 0) FROM conv WHERE ts >= ${from}) AS revenue,
       (SELECT count(*) FROM j WHERE pos = 1) AS attributed,
       (SELECT COALESCE(sum(revenue), 0) FROM j WHERE pos = 1) AS attributed_revenue,
-      (SELECT count(*) FROM jw WHERE NOT credited AND pos = 1) AS non_converting,
+      ${markovAsked ? '(SELECT count(*) FROM jw WHERE NOT credited AND pos = 1)' : `(SELECT count(DISTINCT pk) FROM tc WHERE NOT credited AND ts >= ${from})`} AS non_converting,
       (SELECT list(r) FROM credits) AS credits,
-      (SELECT list(r) FROM trans) AS transitions`;
+      ${markovAsked ? '(SELECT list(r) FROM trans)' : 'NULL'} AS transitions`;
   const [row] = await query(sql, p.values);
   const credits = (row.credits as CreditRow[] | null) ?? [];
   const totals = {
@@ -119,7 +120,7 @@ export async function attributionReport(query: Query, workspaceId: string, req: 
   const answer: AttributionAnswer = {
     from: iso(range.from), to: iso(range.to), conversion: labelOf(req.conversion), lookback: lookbackText, groupBy, models, totals, rows: [],
   };
-  if (models.includes('markov')) {
+  if (markovAsked) {
     const transitions: Transition[] = ((row.transitions as TransitionRow[] | null) ?? []).map((t) => ({
       from: t.fin !== null && t.fin !== undefined ? stateOf(t.fch, t.fca) : t.start ? START : stateOf(t.fch, t.fca),
       to: t.fin === 'conversion' ? CONVERSION : t.fin === 'null' ? NULL_STATE : stateOf(t.ch, t.ca),

@@ -1,4 +1,5 @@
 import { parseDuration } from '../../core/duration.js';
+import type { DestinationGuard } from '../../network/destination-guard.js';
 import { httpSend, type Channel, type ChannelKind, type OutgoingMessage, type SendOutcome } from '../channel.js';
 import { readSecret, SecretMissing, type SlackSettings } from '../definition.js';
 
@@ -7,6 +8,7 @@ class SlackChannel implements Channel {
   constructor(
     private readonly settings: SlackSettings,
     private readonly env: NodeJS.ProcessEnv,
+    private readonly guard?: DestinationGuard,
   ) {}
 
   async send(m: OutgoingMessage): Promise<SendOutcome> {
@@ -24,6 +26,7 @@ class SlackChannel implements Channel {
       headers: { 'content-type': 'application/json', 'idempotency-key': m.idempotencyKey },
       body: JSON.stringify({ text }),
       timeoutMs: parseDuration(this.settings.timeout, 'settings.timeout'),
+      guard: this.guard,
     });
     return outcome;
   }
@@ -31,5 +34,5 @@ class SlackChannel implements Channel {
 
 export const slackKind: ChannelKind = {
   type: 'slack',
-  create: (_workspaceId, def, deps) => new SlackChannel(def.settings as SlackSettings, deps.env),
+  create: (_workspaceId, def, deps) => new SlackChannel(def.settings as SlackSettings, deps.env, deps.destinations),
 };

@@ -1,4 +1,5 @@
 import { parseDuration } from '../../core/duration.js';
+import type { DestinationGuard } from '../../network/destination-guard.js';
 import { httpSend, phoneOf, toE164, unsubscribed, type Channel, type ChannelKind, type OutgoingMessage, type SendOutcome } from '../channel.js';
 import { readSecret, SecretMissing, type SmsSettings } from '../definition.js';
 
@@ -10,6 +11,7 @@ class SmsChannel implements Channel {
   constructor(
     private readonly settings: SmsSettings,
     private readonly env: NodeJS.ProcessEnv,
+    private readonly guard?: DestinationGuard,
   ) {}
 
   async send(m: OutgoingMessage): Promise<SendOutcome> {
@@ -39,6 +41,7 @@ class SmsChannel implements Channel {
       },
       body: new URLSearchParams({ To: to, From: s.from, Body: body }).toString(),
       timeoutMs: parseDuration(s.timeout, 'settings.timeout'),
+      guard: this.guard,
     });
     if (outcome.status !== 'delivered') return outcome;
     // The provider accepted it: sent, not yet delivered (its status callback says that later).
@@ -54,5 +57,5 @@ class SmsChannel implements Channel {
 
 export const smsKind: ChannelKind = {
   type: 'sms',
-  create: (_workspaceId, def, deps) => new SmsChannel(def.settings as SmsSettings, deps.env),
+  create: (_workspaceId, def, deps) => new SmsChannel(def.settings as SmsSettings, deps.env, deps.destinations),
 };

@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { parseDuration } from '../../core/duration.js';
+import type { DestinationGuard } from '../../network/destination-guard.js';
 import { httpSend, type Channel, type ChannelKind, type OutgoingMessage, type SendOutcome } from '../channel.js';
 import { readSecret, SecretMissing, type WebhookSettings } from '../definition.js';
 
@@ -22,6 +23,7 @@ class WebhookChannel implements Channel {
   constructor(
     private readonly settings: WebhookSettings,
     private readonly env: NodeJS.ProcessEnv,
+    private readonly guard?: DestinationGuard,
   ) {}
 
   async send(m: OutgoingMessage): Promise<SendOutcome> {
@@ -46,6 +48,7 @@ class WebhookChannel implements Channel {
       },
       body: built.body,
       timeoutMs: parseDuration(s.timeout, 'settings.timeout'),
+      guard: this.guard,
     });
     return outcome;
   }
@@ -53,5 +56,5 @@ class WebhookChannel implements Channel {
 
 export const webhookKind: ChannelKind = {
   type: 'webhook',
-  create: (_workspaceId, def, deps) => new WebhookChannel(def.settings as WebhookSettings, deps.env),
+  create: (_workspaceId, def, deps) => new WebhookChannel(def.settings as WebhookSettings, deps.env, deps.destinations),
 };

@@ -2,6 +2,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { DefinitionKey } from '../../catalogs/definition.js';
 import { parseDuration } from '../../core/duration.js';
 import { badRequest } from '../../core/errors.js';
+import { RETRY_DEFAULTS, type RetryPolicy } from '../notify/retry.js';
 import { AGGREGATES } from '../series.js';
 
 export const ALERTS_KIND = 'alerts';
@@ -53,6 +54,26 @@ export const AlertBody = Type.Object(
     labels: Type.Optional(Type.Record(Type.String(), Type.String(), { description: 'Added to the alert, for silences and routing.' })),
     notify: Type.Optional(Type.Array(NotifyTarget, { default: [] })),
     repeatInterval: Type.Optional(Type.String({ default: '4h', description: 'A firing, unacknowledged alert is notified again this often.' })),
+    group: Type.Optional(
+      Type.Object(
+        {
+          by: Type.Array(Type.String({ minLength: 1 }), { description: 'Alert labels whose values make a notification group (across rules with the same target), such as [team] or [source].' }),
+          wait: Type.Optional(Type.String({ default: '30s', description: 'How long a new group waits for more alerts before its first notification.' })),
+          interval: Type.Optional(Type.String({ default: '5m', description: 'How long a group that has notified waits before notifying new or resolved alerts.' })),
+        },
+        { additionalProperties: false, description: 'Notify webhook and channel targets in groups (as Alertmanager group_by, group_wait, group_interval); PagerDuty targets are not grouped.' },
+      ),
+    ),
+    retry: Type.Optional(
+      Type.Object(
+        {
+          attempts: Type.Optional(Type.Integer({ minimum: 1, maximum: 20, default: 5, description: 'Attempts in all, the first included (1: no retry).' })),
+          backoff: Type.Optional(Type.String({ default: '30s', description: 'Delay before the first retry; doubles at each retry, with jitter (half fixed, half random).' })),
+          maxBackoff: Type.Optional(Type.String({ default: '15m', description: 'Cap of the doubled delay.' })),
+        },
+        { additionalProperties: false, description: 'Retry of failed notifications with exponential backoff and jitter.' },
+      ),
+    ),
     runbook: Type.Optional(Type.String({ description: 'Markdown shown with the alert and sent with its notifications.' })),
     enabled: Type.Optional(Type.Boolean({ default: true })),
   },
@@ -71,9 +92,34 @@ export function checkAlert(a: AlertRule, known: { monitor(key: string): boolean;
   if (a.monitor !== undefined && a.anomaly) throw badRequest('invalid_condition', 'anomaly applies to a series or signal; use a volume_anomaly monitor', 'anomaly');
   for (const field of ['for', 'repeatInterval'] as const) if (a[field] !== undefined) parseDuration(a[field] as string, field);
   if (a.series?.window !== undefined && parseDuration(a.series.window, 'series.window') < 60_000) throw badRequest('invalid_duration', 'series.window must be at least 1m', 'series.window');
+  if (a.group) {
+    if (a.group.wait !== undefined) parseDuration(a.group.wait, 'group.wait');
+    if (a.group.interval !== undefined && parseDuration(a.group.interval, 'group.interval') < 1000) throw badRequest('invalid_duration', 'group.interval must be at least 1s', 'group.interval');
+  }
+  if (a.retry) {
+    const backoff = a.retry.backoff === undefined ? RETRY_DEFAULTS.backoffMs : parseDuration(a.retry.backoff, 'retry.backoff');
+    if (backoff < 1000) throw badRequest('invalid_duration', 'retry.backoff must be at least 1s', 'retry.backoff');
+    if (a.retry.maxBackoff !== undefined && parseDuration(a.retry.maxBackoff, 'retry.maxBackoff') < backoff) throw badRequest('invalid_duration', 'retry.maxBackoff must not be below retry.backoff', 'retry.maxBackoff');
+  }
   a.notify?.forEach((t, i) => {
     if ('webhook' in t && !/^https?:\/\//.test(t.webhook.url)) throw badRequest('invalid_url', `notify[${i}].webhook.url must be an http(s) URL`, `notify[${i}].webhook.url`);
     if ('pagerduty' in t && t.pagerduty.url !== undefined && !/^https?:\/\//.test(t.pagerduty.url)) throw badRequest('invalid_url', `notify[${i}].pagerduty.url must be an http(s) URL`, `notify[${i}].pagerduty.url`);
   });
   return a;
+}
+
+/** The rule's retry policy (defaults: 5 attempts, 30s doubling to at most 15m). */
+export function retryPolicy(a: AlertRule): RetryPolicy {
+  const r = a.retry ?? {};
+  return {
+    attempts: r.attempts ?? RETRY_DEFAULTS.attempts,
+    backoffMs: r.backoff === undefined ? RETRY_DEFAULTS.backoffMs : parseDuration(r.backoff),
+    maxBackoffMs: r.maxBackoff === undefined ? Math.max(RETRY_DEFAULTS.maxBackoffMs, r.backoff === undefined ? 0 : parseDuration(r.backoff)) : parseDuration(r.maxBackoff),
+  };
+}
+
+/** The rule's notification grouping, if any (defaults: wait 30s, interval 5m). */
+export function groupPolicy(a: AlertRule): { by: string[]; waitMs: number; intervalMs: number } | undefined {
+  if (!a.group) return undefined;
+  return { by: a.group.by, waitMs: parseDuration(a.group.wait ?? '30s'), intervalMs: parseDuration(a.group.interval ?? '5m') };
 }

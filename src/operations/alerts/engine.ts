@@ -6,9 +6,10 @@ import type { Monitor } from '../monitors/definition.js';
 import { SEASONAL_DEFAULTS, seasonalScore } from '../monitors/seasonal.js';
 import { floorMinute, type Aggregate, type SeriesRecorder } from '../series.js';
 import type { Signal } from '../signals.js';
-import { notify, type NotifierDeps, type NotifyOutcome } from '../notify/notifier.js';
+import { Dispatcher } from '../notify/dispatcher.js';
+import type { NotifierDeps, NotifyOutcome } from '../notify/notifier.js';
 import type { AlertNotice } from '../notify/pagerduty.js';
-import type { AlertRule, Severity } from './definition.js';
+import { groupPolicy, retryPolicy, type AlertRule, type Severity } from './definition.js';
 import { silencedBy } from './silences.js';
 
 /** One group of a rule as evaluated now. */
@@ -28,6 +29,8 @@ export interface AlertEngineDeps {
   baseUrl(): string;
   onFiringChanged?(rule: string, severity: string, firing: number): void;
   onNotified?(outcome: NotifyOutcome): void;
+  /** Jitter of retries (tests pass a fixed one). */
+  random?: () => number;
 }
 
 const compare = (v: number, t: NonNullable<AlertRule['threshold']>) => (t.op === 'gt' ? v > t.value : t.op === 'gte' ? v >= t.value : t.op === 'lt' ? v < t.value : v <= t.value);
@@ -42,7 +45,11 @@ export const dedupKey = (workspaceId: string, rule: string, grp: string) => `tan
  * Silences hold back notifications of matching alerts; an acknowledged incident is not notified again until it resolves.
  */
 export class AlertEngine {
-  constructor(private readonly deps: AlertEngineDeps) {}
+  readonly dispatcher: Dispatcher;
+
+  constructor(private readonly deps: AlertEngineDeps) {
+    this.dispatcher = new Dispatcher({ store: deps.store, notifier: deps.notifier, random: deps.random, onNotified: (o) => deps.onNotified?.(o) });
+  }
 
   /** The rule's groups now, active or not. */
   groups(workspaceId: string, rule: AlertRule, now: number, monitors: Map<string, Monitor>, signals: Map<string, Signal>): RuleGroup[] {
@@ -153,8 +160,11 @@ export class AlertEngine {
     if (!incident || incident.state === 'resolved') return;
     store.updateIncident(incident.id, { state: 'resolved', resolvedAt: now });
     store.addTimeline(incident.id, now, 'resolved', null, { reason });
-    // Only targets that were told it fired are told it resolved.
-    if (incident.lastNotifiedAt !== null && rule) await this.send(rule, incident, 'resolve', state.value, now);
+    // Only targets that were told it fired are told it resolved (grouped targets: the group knows).
+    if (rule) await this.send(rule, incident, 'resolve', state.value, now);
+    else this.dispatcher.cancelTriggers(incident.id, undefined, now, 'the rule was deleted or disabled');
+    // A rule deleted, or no longer grouped: its alert leaves the groups it was in (they would list it as firing).
+    if (!rule || !groupPolicy(rule)) this.dispatcher.forget(workspaceId, incident.id);
   }
 
   /** Acknowledges an open incident: PagerDuty and webhooks are told; it is not notified again. */
@@ -164,16 +174,30 @@ export class AlertEngine {
     if (rule && incident.lastNotifiedAt !== null) await this.send({ ...rule, notify: (rule.notify ?? []).filter((t) => !('channel' in t)) }, incident, 'acknowledge', null, now);
   }
 
+  /**
+   * Notifies the rule's targets: PagerDuty targets (and all targets of an ungrouped rule) at once, with retries;
+   * webhook and channel targets of a grouped rule through their notification group (acknowledgements go at once).
+   */
   private async send(rule: AlertRule, incident: IncidentRow, action: AlertNotice['action'], value: number | null, now: number, repeat = false): Promise<void> {
     const targets = rule.notify ?? [];
     if (!targets.length) return;
     const notice = this.notice(rule, incident, action, value, now);
+    const retry = retryPolicy(rule);
+    const group = groupPolicy(rule);
+    let direct = false;
     for (const target of targets) {
-      const outcome = await notify(target, notice, this.deps.notifier);
-      this.deps.onNotified?.(outcome);
-      this.deps.store.addTimeline(incident.id, now, outcome.ok ? 'notified' : 'notify_failed', null, { action, ...outcome, ...(repeat ? { repeat: true } : {}) });
+      if (group && !('pagerduty' in target) && action !== 'acknowledge') {
+        this.dispatcher.enqueue(incident.workspaceId, target, { ...group, retry }, notice, now);
+        continue;
+      }
+      if (action !== 'trigger') {
+        this.dispatcher.cancelTriggers(incident.id, target, now, action === 'resolve' ? 'the incident resolved' : 'the incident was acknowledged');
+        if (incident.lastNotifiedAt === null) continue;
+      }
+      direct = true;
+      await this.dispatcher.deliver(incident.workspaceId, [incident.id], target, notice, retry, now, 1, repeat ? { repeat: true } : {});
     }
-    if (action === 'trigger') this.deps.store.updateIncident(incident.id, { lastNotifiedAt: now });
+    if (action === 'trigger' && direct) this.deps.store.updateIncident(incident.id, { lastNotifiedAt: now });
   }
 
   notice(rule: AlertRule, incident: IncidentRow, action: AlertNotice['action'], value: number | null, now: number): AlertNotice {

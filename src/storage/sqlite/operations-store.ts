@@ -42,7 +42,51 @@ const OPERATIONS_MIGRATIONS: readonly string[] = [
      resolved_at INTEGER, resolution TEXT
    );
    CREATE INDEX IF NOT EXISTS ops_flags_target ON ops_flags (workspace_id, target_type, target_id);`,
+  // 2: notification retries (exponential backoff) and notification groups (group_by, group_wait, group_interval).
+  `CREATE TABLE IF NOT EXISTS ops_notify_retries (
+     id INTEGER PRIMARY KEY AUTOINCREMENT, workspace_id TEXT NOT NULL, incidents TEXT NOT NULL, target TEXT NOT NULL, notice TEXT NOT NULL,
+     action TEXT NOT NULL, attempt INTEGER NOT NULL, next_at INTEGER NOT NULL, policy TEXT NOT NULL
+   );
+   CREATE INDEX IF NOT EXISTS ops_notify_retries_next ON ops_notify_retries (next_at);
+   CREATE TABLE IF NOT EXISTS ops_notify_groups (
+     workspace_id TEXT NOT NULL, key TEXT NOT NULL, target TEXT NOT NULL, labels TEXT NOT NULL, policy TEXT NOT NULL,
+     flush_at INTEGER, last_sent_at INTEGER, PRIMARY KEY (workspace_id, key)
+   ) WITHOUT ROWID;
+   CREATE TABLE IF NOT EXISTS ops_notify_group_items (
+     workspace_id TEXT NOT NULL, key TEXT NOT NULL, incident_id INTEGER NOT NULL, action TEXT NOT NULL, pending INTEGER NOT NULL,
+     notice TEXT NOT NULL, PRIMARY KEY (workspace_id, key, incident_id)
+   ) WITHOUT ROWID;`,
 ];
+
+export interface RetryRow {
+  id: number;
+  workspaceId: string;
+  incidents: number[];
+  target: unknown;
+  notice: Record<string, unknown>;
+  action: string;
+  /** The attempt that is due next (2 for the first retry). */
+  attempt: number;
+  nextAt: number;
+  policy: { attempts: number; backoffMs: number; maxBackoffMs: number };
+}
+
+export interface NotifyGroupRow {
+  workspaceId: string;
+  key: string;
+  target: unknown;
+  labels: Record<string, string>;
+  policy: { waitMs: number; intervalMs: number; by: string[] };
+  flushAt: number | null;
+  lastSentAt: number | null;
+}
+
+export interface NotifyGroupItem {
+  incidentId: number;
+  action: 'trigger' | 'resolve';
+  pending: boolean;
+  notice: Record<string, unknown>;
+}
 
 export interface SeriesPoint {
   workspaceId: string;
@@ -178,6 +222,16 @@ const toFlag = (r: Row): FlagRow => ({
   createdAt: r.created_at as number,
   resolvedAt: (r.resolved_at as number | null) ?? null,
   resolution: (r.resolution as string | null) ?? null,
+});
+
+const toGroup = (r: Row): NotifyGroupRow => ({
+  workspaceId: r.workspace_id as string,
+  key: r.key as string,
+  target: JSON.parse(r.target as string),
+  labels: json(r.labels as string) as Record<string, string>,
+  policy: JSON.parse(r.policy as string) as NotifyGroupRow['policy'],
+  flushAt: (r.flush_at as number | null) ?? null,
+  lastSentAt: (r.last_sent_at as number | null) ?? null,
 });
 
 /** The operations tables over the shared store.db handle (series, schema seen, alert states, incidents, silences, flags). */
@@ -322,6 +376,69 @@ export function openSqliteOperationsStore(db: Sqlite) {
     },
     resolveFlag(workspaceId: string, id: number, at: number, resolution: string): boolean {
       return run("UPDATE ops_flags SET status = 'resolved', resolved_at = ?, resolution = ? WHERE workspace_id = ? AND id = ? AND status = 'open'", at, resolution, workspaceId, id).changes > 0;
+    },
+
+    addRetry(r: Omit<RetryRow, 'id'>): number {
+      return Number(
+        run('INSERT INTO ops_notify_retries (workspace_id, incidents, target, notice, action, attempt, next_at, policy) VALUES (?, ?, ?, ?, ?, ?, ?, ?)', r.workspaceId, JSON.stringify(r.incidents), JSON.stringify(r.target), JSON.stringify(r.notice), r.action, r.attempt, r.nextAt, JSON.stringify(r.policy)).lastInsertRowid,
+      );
+    },
+    /** Retries due at `now`, oldest first. */
+    dueRetries(now: number): RetryRow[] {
+      return all<Row>('SELECT * FROM ops_notify_retries WHERE next_at <= ? ORDER BY next_at, id', now).map((r) => ({
+        id: r.id as number, workspaceId: r.workspace_id as string, incidents: JSON.parse(r.incidents as string) as number[], target: JSON.parse(r.target as string), notice: json(r.notice as string),
+        action: r.action as string, attempt: r.attempt as number, nextAt: r.next_at as number, policy: JSON.parse(r.policy as string) as RetryRow['policy'],
+      }));
+    },
+    deleteRetry(id: number): boolean {
+      return run('DELETE FROM ops_notify_retries WHERE id = ?', id).changes > 0;
+    },
+    /** Pending retries of a trigger for an incident (cancelled when it resolves), with their targets. */
+    retriesOf(incidentId: number): { id: number; target: unknown; action: string; incidents: number[] }[] {
+      return all<Row>("SELECT r.id, r.target, r.action, r.incidents FROM ops_notify_retries r, json_each(r.incidents) j WHERE j.value = ?", incidentId).map((r) => ({ id: r.id as number, target: JSON.parse(r.target as string), action: r.action as string, incidents: JSON.parse(r.incidents as string) as number[] }));
+    },
+    nextDue(): number | undefined {
+      const a = one<{ at: number | null }>('SELECT MIN(next_at) AS at FROM ops_notify_retries')?.at ?? null;
+      const b = one<{ at: number | null }>('SELECT MIN(flush_at) AS at FROM ops_notify_groups')?.at ?? null;
+      const all2 = [a, b].filter((x): x is number => x !== null);
+      return all2.length ? Math.min(...all2) : undefined;
+    },
+
+    notifyGroup(workspaceId: string, key: string): NotifyGroupRow | undefined {
+      const r = one<Row>('SELECT * FROM ops_notify_groups WHERE workspace_id = ? AND key = ?', workspaceId, key);
+      return r && toGroup(r);
+    },
+    putNotifyGroup(g: NotifyGroupRow): void {
+      run(
+        `INSERT INTO ops_notify_groups (workspace_id, key, target, labels, policy, flush_at, last_sent_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT DO UPDATE SET target = excluded.target, labels = excluded.labels, policy = excluded.policy, flush_at = excluded.flush_at, last_sent_at = excluded.last_sent_at`,
+        g.workspaceId, g.key, JSON.stringify(g.target), JSON.stringify(g.labels), JSON.stringify(g.policy), g.flushAt, g.lastSentAt,
+      );
+    },
+    deleteNotifyGroup(workspaceId: string, key: string): void {
+      run('DELETE FROM ops_notify_groups WHERE workspace_id = ? AND key = ?', workspaceId, key);
+      run('DELETE FROM ops_notify_group_items WHERE workspace_id = ? AND key = ?', workspaceId, key);
+    },
+    dueNotifyGroups(now: number): NotifyGroupRow[] {
+      return all<Row>('SELECT * FROM ops_notify_groups WHERE flush_at IS NOT NULL AND flush_at <= ? ORDER BY flush_at', now).map(toGroup);
+    },
+    groupItems(workspaceId: string, key: string): NotifyGroupItem[] {
+      return all<Row>('SELECT * FROM ops_notify_group_items WHERE workspace_id = ? AND key = ? ORDER BY incident_id', workspaceId, key).map((r) => ({ incidentId: r.incident_id as number, action: r.action as NotifyGroupItem['action'], pending: (r.pending as number) === 1, notice: json(r.notice as string) }));
+    },
+    putGroupItem(workspaceId: string, key: string, item: NotifyGroupItem): void {
+      run(
+        `INSERT INTO ops_notify_group_items (workspace_id, key, incident_id, action, pending, notice) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT DO UPDATE SET action = excluded.action, pending = excluded.pending, notice = excluded.notice`,
+        workspaceId, key, item.incidentId, item.action, item.pending ? 1 : 0, JSON.stringify(item.notice),
+      );
+    },
+    /** Removes an incident from every notification group; groups left empty are closed. */
+    forgetGroupIncident(workspaceId: string, incidentId: number): void {
+      run('DELETE FROM ops_notify_group_items WHERE workspace_id = ? AND incident_id = ?', workspaceId, incidentId);
+      run('DELETE FROM ops_notify_groups WHERE workspace_id = ? AND key NOT IN (SELECT key FROM ops_notify_group_items WHERE workspace_id = ?)', workspaceId, workspaceId);
+    },
+    deleteGroupItem(workspaceId: string, key: string, incidentId: number): void {
+      run('DELETE FROM ops_notify_group_items WHERE workspace_id = ? AND key = ? AND incident_id = ?', workspaceId, key, incidentId);
     },
 
     /** Raw reads for the samplers (tables of other components in the same store.db). */

@@ -39,9 +39,10 @@ export interface StoredModel {
 }
 
 export interface PersonalizeStore {
+  /** Inserts decisions (with their reward, when it came before they were written). */
   record(rows: DecisionRecord[]): void;
-  /** Impressions of an offer to a visitor since an instant (caps). */
-  impressions(workspaceId: string, decision: string, visitor: string, offer: string, since: number): number;
+  /** Impressions of each offer of a decision to a visitor since an instant (caps). */
+  impressions(workspaceId: string, decision: string, visitor: string, since: number): Map<string, number>;
   get(workspaceId: string, id: string): DecisionRecord | undefined;
   /** Records a decision's reward unless it has one; true when recorded. */
   reward(workspaceId: string, id: string, value: number, event: string, at: number): boolean;
@@ -61,7 +62,7 @@ const MIGRATIONS = [
      grp TEXT NOT NULL, offer TEXT, policy TEXT NOT NULL, features TEXT, scores TEXT NOT NULL, ineligible TEXT NOT NULL, at INTEGER NOT NULL,
      reward REAL, rewarded_at INTEGER, reward_event TEXT
    ) WITHOUT ROWID`,
-  'CREATE INDEX personalize_decisions_caps ON personalize_decisions (workspace_id, decision, visitor, offer, at)',
+  'CREATE INDEX personalize_decisions_caps ON personalize_decisions (workspace_id, decision, visitor, at, offer)',
   'CREATE INDEX personalize_decisions_at ON personalize_decisions (workspace_id, decision, at)',
   'CREATE INDEX personalize_decisions_profile ON personalize_decisions (workspace_id, profile_id)',
   `CREATE TABLE personalize_models (
@@ -113,10 +114,10 @@ export function openSqlitePersonalizeStore(db: Sqlite): PersonalizeStore {
   migrate(db, 'personalize', MIGRATIONS);
   const s = {
     insert: db.prepare(
-      `INSERT INTO personalize_decisions (id, workspace_id, decision, version, visitor, profile_id, grp, offer, policy, features, scores, ineligible, at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO personalize_decisions (id, workspace_id, decision, version, visitor, profile_id, grp, offer, policy, features, scores, ineligible, at, reward, rewarded_at, reward_event)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
-    impressions: db.prepare('SELECT COUNT(*) FROM personalize_decisions WHERE workspace_id = ? AND decision = ? AND visitor = ? AND offer = ? AND at >= ?').pluck(),
+    impressions: db.prepare('SELECT offer, COUNT(*) AS n FROM personalize_decisions WHERE workspace_id = ? AND decision = ? AND visitor = ? AND at >= ? AND offer IS NOT NULL GROUP BY offer'),
     get: db.prepare('SELECT * FROM personalize_decisions WHERE id = ? AND workspace_id = ?'),
     reward: db.prepare('UPDATE personalize_decisions SET reward = ?, reward_event = ?, rewarded_at = ? WHERE id = ? AND workspace_id = ? AND reward IS NULL'),
     totals: db.prepare(
@@ -135,7 +136,7 @@ export function openSqlitePersonalizeStore(db: Sqlite): PersonalizeStore {
   };
   const record = db.transaction((rows: DecisionRecord[]) => {
     for (const r of rows) {
-      s.insert.run(r.id, r.workspaceId, r.decision, r.version, r.visitor, r.profileId, r.group, r.offer, r.policy, r.features === null ? null : JSON.stringify(r.features), JSON.stringify(r.scores), JSON.stringify(r.ineligible), r.at);
+      s.insert.run(r.id, r.workspaceId, r.decision, r.version, r.visitor, r.profileId, r.group, r.offer, r.policy, r.features === null ? null : JSON.stringify(r.features), JSON.stringify(r.scores), JSON.stringify(r.ineligible), r.at, r.reward, r.rewardedAt, r.rewardEvent);
     }
   });
   const saveModels = db.transaction((workspaceId: string, decision: string, models: StoredModel[], at: number) => {
@@ -143,7 +144,7 @@ export function openSqlitePersonalizeStore(db: Sqlite): PersonalizeStore {
   });
   return {
     record: (rows) => record(rows),
-    impressions: (workspaceId, decision, visitor, offer, since) => s.impressions.get(workspaceId, decision, visitor, offer, since) as number,
+    impressions: (workspaceId, decision, visitor, since) => new Map((s.impressions.all(workspaceId, decision, visitor, since) as { offer: string; n: number }[]).map((r) => [r.offer, r.n])),
     get(workspaceId, id) {
       const row = s.get.get(id, workspaceId) as Row | undefined;
       return row && parse(row);
