@@ -1,10 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTandem, type Running } from './harness.js';
-
-// The attribution query has three ways to read its inputs (src/analytics/attribution/journeys-sql.ts): one scan for
-// named touchpoints and conversions, a separate conversion query when the conversion filters on properties, and one
-// scan per touchpoint kind when an event name is both an ad and a message; journeys hold uncredited touchpoints only
-// when the Markov model is asked for. Every path is checked here against numbers worked out by hand from the history.
+// Attribution (src/analytics/attribution/journeys-sql.ts) puts uncredited touchpoints into journeys only when the
+// Markov model is asked for, and reads conversions and touchpoints in different ways depending on the request (a
+// conversion filtered on a property, an event name listed both as an ad and as a message). Every variant is checked
+// here against numbers worked out by hand from the history below.
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 const T = Date.UTC(2026, 4, 4);
