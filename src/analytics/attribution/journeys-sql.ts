@@ -1,7 +1,7 @@
 import { FIELDS_TABLE } from '../event-fields.js';
 import type { TimeRange } from '../range.js';
 import type { AttributionRequest } from '../schema.js';
-import { matchingEvents, profileKey, readsProperties, SqlParams } from '../sql.js';
+import { matchingEvents, SqlParams } from '../sql.js';
 
 export const DEFAULT_ADS = ['Ad Clicked', 'Ad Viewed'];
 export const DEFAULT_MESSAGES = ['Message Sent'];
@@ -17,8 +17,8 @@ export const DEFAULT_MESSAGES = ['Message Sent'];
  *   time-decay share (weight 2^(-age / halfLife) over the journey's sum); `j` the
  *   credited ones (their journey is their conversion, `jc`).
  * A touchpoint counts as the state `sk`, a hash of (channel, campaign) (campaign NULL when grouping by channel);
- * `states` names them. Without `markov`, journeys hold only credited touchpoints (`tc` is materialized: the
- * report counts the non-converting journeys from it).
+ * `states` names them. Without `markov`, journeys hold only credited touchpoints, so the window pass sorts fewer
+ * rows (`tc` is then materialized: the report counts the non-converting journeys from it).
  */
 export function journeyCtes(p: SqlParams, workspaceId: string, req: AttributionRequest, range: TimeRange, lookbackMs: number, halfLifeMs: number, groupBy: 'channel' | 'campaign', markov = true): string {
   const ws = p.add(workspaceId);
@@ -27,6 +27,7 @@ export function journeyCtes(p: SqlParams, workspaceId: string, req: AttributionR
   const revenue = revenuePath === 'revenue'
     ? { cols: ['f.revenue AS revenue'], join: true }
     : { cols: [`TRY_CAST(${p.propertyAt('e.message', revenuePath)} AS DOUBLE) AS revenue`], join: false };
+  const convSql = matchingEvents(p, ws, req.conversion, revenue.cols, !revenue.join, revenue.join ? ` LEFT JOIN ${FIELDS_TABLE} f ON f.event_id = m.event_id` : '');
   const from = p.add(range.from, 'bigint');
   const to = p.add(range.to, 'bigint');
   const lookback = p.add(lookbackMs, 'bigint');
@@ -36,28 +37,14 @@ export function journeyCtes(p: SqlParams, workspaceId: string, req: AttributionR
   const messages = (tp.messages ?? DEFAULT_MESSAGES).map((e) => p.add(e));
   const named = [...ads, ...messages];
   const inRange = `m.workspace_id = ${ws} AND m.ts >= ${from} - ${lookback} AND m.ts < ${to}`;
-  // Reading is most of a report's time: ads, messages and (when matched on the mirror's columns alone) conversions
-  // come from one scan of m_events and one join of those rows with their fields, UTM touchpoints from a second. An
-  // event name listed both as an ad and as a message is two touchpoints: the union of one scan per kind below keeps that.
-  const overlap = (tp.ads ?? DEFAULT_ADS).some((e) => (tp.messages ?? DEFAULT_MESSAGES).includes(e));
-  if (!overlap) {
-    const convInScan = revenue.join && !readsProperties(req.conversion);
-    const isConv = convInScan ? `(${p.match(req.conversion, 'm', 'NULL')})` : 'FALSE';
-    const isAd = ads.length ? `m.event IN (${ads.join(', ')})` : 'FALSE';
-    const isMessage = messages.length ? `m.event IN (${messages.join(', ')})` : 'FALSE';
-    const isTouch = `(${isAd} OR ${isMessage})`;
-    const channel = `CASE WHEN ${isAd} THEN COALESCE(f.channel, f.utm_source, 'ads') ELSE COALESCE(f.channel, 'tandem') END`;
-    const campaign = `CASE WHEN ${isAd} THEN COALESCE(f.campaign, f.utm_campaign) ELSE COALESCE(f.journey, f.template, f.campaign) END`;
-    // Ads, messages and conversions are named events, found on m_events alone; only those rows are joined with their fields.
-    const base = `SELECT m.event_id, ${profileKey('m.profile_id')} AS pk, m.ts, ${isConv} AS is_conv, ${isTouch} AS is_touch, ${channel} AS channel, ${campaign} AS campaign, f.revenue AS revenue ` +
-      `FROM m_events m LEFT JOIN ${FIELDS_TABLE} f ON f.event_id = m.event_id WHERE ${inRange} AND (${isConv} OR ${isTouch})`;
-    const convSql = convInScan ? 'SELECT event_id, pk, ts, revenue FROM base WHERE is_conv' : conversions(p, ws, req, revenue, from, to, lookback);
-    const touches = ['SELECT event_id, pk, ts, channel, campaign FROM base WHERE is_touch'];
-    if (tp.utm !== false) touches.push(utmTouches(inRange, named));
-    return journeys(`base AS MATERIALIZED (${base}),\n    conv AS MATERIALIZED (${convSql})`, touches.join('\nUNION ALL\n'), from, lookback, halfLife, groupBy, markov);
-  }
   const branches: string[] = [];
-  if (tp.utm !== false) branches.push(utmTouches(inRange, named));
+  if (tp.utm !== false) {
+    branches.push(
+      `SELECT m.event_id, hash(m.profile_id) AS pk, m.ts, COALESCE(f.utm_source, f.utm_medium, '(none)') AS channel, f.utm_campaign AS campaign ` +
+        `FROM m_events m JOIN ${FIELDS_TABLE} f ON f.event_id = m.event_id ` +
+        `WHERE ${inRange} AND COALESCE(f.utm_source, f.utm_medium, f.utm_campaign) IS NOT NULL${named.length ? ` AND (m.event IS NULL OR m.event NOT IN (${named.join(', ')}))` : ''}`,
+    );
+  }
   if (ads.length) {
     branches.push(
       `SELECT m.event_id, hash(m.profile_id) AS pk, m.ts, COALESCE(f.channel, f.utm_source, 'ads') AS channel, COALESCE(f.campaign, f.utm_campaign) AS campaign ` +
@@ -73,27 +60,9 @@ export function journeyCtes(p: SqlParams, workspaceId: string, req: AttributionR
   const touch = branches.length
     ? branches.join('\nUNION ALL\n')
     : 'SELECT NULL::BIGINT AS event_id, NULL::UBIGINT AS pk, NULL::BIGINT AS ts, NULL::VARCHAR AS channel, NULL::VARCHAR AS campaign WHERE FALSE';
-  return journeys(`conv AS MATERIALIZED (${conversions(p, ws, req, revenue, from, to, lookback)})`, touch, from, lookback, halfLife, groupBy, markov);
-}
-
-/** Touchpoints from UTM parameters (context.campaign) on events that are not named ads or messages. */
-function utmTouches(inRange: string, named: string[]): string {
-  return `SELECT m.event_id, hash(m.profile_id) AS pk, m.ts, COALESCE(f.utm_source, f.utm_medium, '(none)') AS channel, f.utm_campaign AS campaign ` +
-    `FROM m_events m JOIN ${FIELDS_TABLE} f ON f.event_id = m.event_id ` +
-    `WHERE ${inRange} AND COALESCE(f.utm_source, f.utm_medium, f.utm_campaign) IS NOT NULL${named.length ? ` AND (m.event IS NULL OR m.event NOT IN (${named.join(', ')}))` : ''}`;
-}
-
-/** Conversion events from `from - lookback` to `to` (event_id, pk, ts, revenue), read on their own. */
-function conversions(p: SqlParams, ws: string, req: AttributionRequest, revenue: { cols: string[]; join: boolean }, from: string, to: string, lookback: string): string {
-  const convSql = matchingEvents(p, ws, req.conversion, revenue.cols, !revenue.join, revenue.join ? ` LEFT JOIN ${FIELDS_TABLE} f ON f.event_id = m.event_id` : '');
-  return `SELECT * FROM (${convSql}) c WHERE c.ts >= ${from} - ${lookback} AND c.ts < ${to}`;
-}
-
-/** The CTEs from `conv` and the touchpoints (event_id, pk, ts, channel, campaign) on: see journeyCtes. */
-function journeys(convCtes: string, touch: string, from: string, lookback: string, halfLife: string, groupBy: 'channel' | 'campaign', markov: boolean): string {
   const campaignKey = groupBy === 'campaign' ? 'campaign' : 'NULL::VARCHAR';
   return `
-    ${convCtes},
+    conv AS (SELECT * FROM (${convSql}) c WHERE c.ts >= ${from} - ${lookback} AND c.ts < ${to}),
     touch_named AS MATERIALIZED (SELECT event_id, pk, ts, channel AS key_channel, ${campaignKey} AS key_campaign FROM (${touch}) t),
     -- Sorts carry a state's hash, not its names (states: the names of each hash).
     touch AS (SELECT event_id, pk, ts, hash(key_channel, key_campaign) AS sk FROM touch_named),
