@@ -1,3 +1,6 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTandem, type Running } from './harness.js';
+
 // Attribution (src/analytics/attribution/journeys-sql.ts) puts uncredited touchpoints into journeys only when the
 // Markov model is asked for, and reads conversions and touchpoints in different ways depending on the request (a
 // conversion filtered on a property, an event name listed both as an ad and as a message). Every variant is checked
