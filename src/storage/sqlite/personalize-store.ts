@@ -57,11 +57,12 @@ export interface PersonalizeStore {
 }
 
 const MIGRATIONS = [
+  // A rowid table: the random id is a small unique index, not the key of a B-tree holding whole rows (half the insert cost).
   `CREATE TABLE personalize_decisions (
-     id TEXT PRIMARY KEY, workspace_id TEXT NOT NULL, decision TEXT NOT NULL, version INTEGER NOT NULL, visitor TEXT NOT NULL, profile_id TEXT,
+     rid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, workspace_id TEXT NOT NULL, decision TEXT NOT NULL, version INTEGER NOT NULL, visitor TEXT NOT NULL, profile_id TEXT,
      grp TEXT NOT NULL, offer TEXT, policy TEXT NOT NULL, features TEXT, scores TEXT NOT NULL, ineligible TEXT NOT NULL, at INTEGER NOT NULL,
      reward REAL, rewarded_at INTEGER, reward_event TEXT
-   ) WITHOUT ROWID`,
+   )`,
   'CREATE INDEX personalize_decisions_caps ON personalize_decisions (workspace_id, decision, visitor, at, offer)',
   'CREATE INDEX personalize_decisions_at ON personalize_decisions (workspace_id, decision, at)',
   'CREATE INDEX personalize_decisions_profile ON personalize_decisions (workspace_id, profile_id)',
@@ -124,7 +125,7 @@ export function openSqlitePersonalizeStore(db: Sqlite): PersonalizeStore {
       `SELECT grp AS "group", offer, COUNT(*) AS n, COUNT(reward) AS rewarded, COALESCE(SUM(reward), 0) AS rewardSum
        FROM personalize_decisions WHERE workspace_id = ? AND decision = ? AND at >= ? GROUP BY grp, offer ORDER BY grp, offer`,
     ),
-    list: db.prepare('SELECT * FROM personalize_decisions WHERE workspace_id = ? AND decision = ? ORDER BY at DESC, id LIMIT ?'),
+    list: db.prepare('SELECT * FROM personalize_decisions WHERE workspace_id = ? AND decision = ? ORDER BY at DESC, rid DESC LIMIT ?'),
     models: db.prepare('SELECT offer, signature, model FROM personalize_models WHERE workspace_id = ? AND decision = ?'),
     saveModel: db.prepare(
       `INSERT INTO personalize_models (workspace_id, decision, offer, signature, model, updated_at) VALUES (?, ?, ?, ?, ?, ?)
