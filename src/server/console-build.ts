@@ -29,7 +29,7 @@ export function consoleStaleness(dir = CONSOLE_DIR): string | undefined {
 
 /** Runs `vite build` for the console in a child process; never throws: a failed build is reported, and recorded for the page. */
 export async function buildConsole(dir = CONSOLE_DIR): Promise<{ ok: boolean; output: string; seconds: number }> {
-  const started = Date.now();
+  const started = performance.now();
   let vite: string;
   try {
     vite = join(dirname(createRequire(import.meta.url).resolve('vite/package.json')), 'bin', 'vite.js');
@@ -49,7 +49,7 @@ export async function buildConsole(dir = CONSOLE_DIR): Promise<{ ok: boolean; ou
   const ok = result.code === 0 && existsSync(join(dir, 'dist', 'index.html'));
   if (ok) rmSync(join(dir, 'build-error.log'), { force: true });
   else writeFileSync(join(dir, 'build-error.log'), result.output || `vite build exited with code ${result.code}`);
-  return { ok, output: result.output, seconds: (Date.now() - started) / 1000 };
+  return { ok, output: result.output, seconds: (performance.now() - started) / 1000 };
 }
 
 /** `tandem start` and `npm install` (postinstall): build when missing or stale, with a log line either way. */
