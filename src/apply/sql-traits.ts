@@ -1,4 +1,5 @@
 import type { JsonValue } from '../conditions/model.js';
+import { Schedule } from '../core/schedule.js';
 import type { CompiledQuery } from '../conditions/sql/compiler.js';
 import { duckdbDialect } from '../conditions/sql/duckdb.js';
 import type { Clock } from '../core/clock.js';
@@ -43,8 +44,6 @@ export interface SqlTraitStatus {
 }
 
 export const SQL_TRAIT_TIMEOUT_MS = 5 * 60_000;
-/** The scheduler re-reads the definitions at least this often (a definition saved elsewhere is picked up). */
-const MAX_SLEEP_MS = 60_000;
 
 /**
  * SQL traits (batch only) on their schedule: each runs its wrapped query (compileSqlTraitQuery) read-only on the
@@ -54,29 +53,24 @@ const MAX_SLEEP_MS = 60_000;
  * when it is new or its version changed. One run at a time; a failure is recorded, never thrown out of the loop.
  */
 export class SqlTraits {
-  private lock: Promise<unknown> = Promise.resolve();
-  private stopped = false;
-  private wakeUp: (() => void) | undefined;
-  private loopDone: Promise<void> | undefined;
 
-  constructor(private readonly deps: SqlTraitsDeps) {}
+  private readonly schedule: Schedule;
 
-  start(): void {
-    this.loopDone = this.loop();
+  constructor(private readonly deps: SqlTraitsDeps) {
+    this.schedule = new Schedule(deps.clock, () => this.tick(), (error) => deps.onError?.(`SQL traits: ${error.message}`));
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    this.wake();
-    await this.loopDone;
-    await this.lock;
+  start(): void {
+    this.schedule.start();
+  }
+
+  stop(): Promise<void> {
+    return this.schedule.stop();
   }
 
   /** Re-reads the schedule now (a trait was saved or deleted). */
   wake(): void {
-    const w = this.wakeUp;
-    this.wakeUp = undefined;
-    w?.();
+    this.schedule.wake();
   }
 
   /** Runs every due trait; returns the next instant one is due. */
@@ -85,7 +79,7 @@ export class SqlTraits {
       let next: number | undefined;
       for (const ws of this.deps.applyStore.traitWorkspaces()) {
         for (const d of await this.sqlTraits(ws)) {
-          if (this.stopped) return next;
+          if (this.schedule.stopped) return next;
           let due = this.dueAt(ws, d.key, d.version, d.body);
           if (due <= this.deps.clock.now()) {
             await this.runOne(ws, d.key, d.version, d.body);
@@ -197,27 +191,8 @@ export class SqlTraits {
     return values;
   }
 
-  private async loop(): Promise<void> {
-    while (!this.stopped) {
-      let next: number | undefined;
-      try {
-        next = await this.tick();
-      } catch (error) {
-        this.deps.onError?.(`SQL traits: ${(error as Error).message}`);
-      }
-      if (this.stopped) return;
-      const wait = Math.min(Math.max(0, (next ?? Infinity) - this.deps.clock.now()), MAX_SLEEP_MS);
-      await new Promise<void>((resolve) => {
-        this.wakeUp = resolve;
-        void this.deps.clock.sleep(wait).then(resolve);
-      });
-      this.wakeUp = undefined;
-    }
-  }
 
   private exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.lock.then(fn);
-    this.lock = run.catch(() => undefined);
-    return run;
+    return this.schedule.exclusive(fn);
   }
 }

@@ -1,4 +1,5 @@
 import type { JsonValue } from '../conditions/model.js';
+import { Schedule } from '../core/schedule.js';
 import type { Clock } from '../core/clock.js';
 import { parseDuration } from '../core/duration.js';
 import { notFound, TandemError } from '../core/errors.js';
@@ -30,9 +31,6 @@ export interface ModelStatus {
   nextRunAt?: number;
 }
 
-/** The scheduler re-reads the definitions at least this often. */
-const MAX_SLEEP_MS = 60_000;
-
 /**
  * Models (docs/models.md) in the slow loop: each training reads the warehouse (read only), fits, and writes the
  * per-profile values as the model's computed trait through the apply stage, so audiences and journeys reading it
@@ -40,31 +38,25 @@ const MAX_SLEEP_MS = 60_000;
  * progress while it runs; one training at a time.
  */
 export class Models {
-  private lock: Promise<unknown> = Promise.resolve();
-  private stopped = false;
-  private wakeUp: (() => void) | undefined;
-  private loopDone: Promise<void> | undefined;
   private pending = new Map<string, { begun: Promise<ModelRun>; done: Promise<ModelRun> }>();
 
+  private readonly schedule: Schedule;
+
   constructor(private readonly deps: ModelsDeps) {
+    this.schedule = new Schedule(deps.clock, () => this.tick(), (error) => deps.onError?.(`models: ${error.message}`));
     deps.runs.abandonRunning(deps.clock.now());
   }
 
   start(): void {
-    this.loopDone = this.loop();
+    this.schedule.start();
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    this.wake();
-    await this.loopDone;
-    await this.lock;
+  stop(): Promise<void> {
+    return this.schedule.stop();
   }
 
   wake(): void {
-    const w = this.wakeUp;
-    this.wakeUp = undefined;
-    w?.();
+    this.schedule.wake();
   }
 
   private async definition(workspaceId: string, key: string): Promise<{ version: number; body: ModelDefinition }> {
@@ -146,7 +138,7 @@ export class Models {
     let next: number | undefined;
     for (const ws of this.deps.runs.workspaces()) {
       for (const d of await this.deps.store.definitions.list<ModelDefinition>(ws, MODEL_KIND)) {
-        if (this.stopped) return next;
+        if (this.schedule.stopped) return next;
         let body: ModelDefinition;
         try {
           body = checkModel(d.body);
@@ -217,27 +209,8 @@ export class Models {
     return run;
   }
 
-  private async loop(): Promise<void> {
-    while (!this.stopped) {
-      let next: number | undefined;
-      try {
-        next = await this.tick();
-      } catch (error) {
-        this.deps.onError?.(`models: ${(error as Error).message}`);
-      }
-      if (this.stopped) return;
-      const wait = Math.min(Math.max(0, (next ?? Infinity) - this.deps.clock.now()), MAX_SLEEP_MS);
-      await new Promise<void>((resolve) => {
-        this.wakeUp = resolve;
-        void this.deps.clock.sleep(wait).then(resolve);
-      });
-      this.wakeUp = undefined;
-    }
-  }
 
   private exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.lock.then(fn);
-    this.lock = run.catch(() => undefined);
-    return run;
+    return this.schedule.exclusive(fn);
   }
 }
