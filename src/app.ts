@@ -12,7 +12,7 @@ import type { Config } from './core/config.js';
 import { parseDuration } from './core/duration.js';
 import { newSecret, sha256 } from './core/ids.js';
 import type { Log } from './core/ports/log.js';
-import type { Source, Store } from './core/ports/store.js';
+import type { Store } from './core/ports/store.js';
 import type { Warehouse } from './core/ports/warehouse.js';
 import { LoadShare } from './core/stage-loop.js';
 import { EventsStage } from './events/events-stage.js';
@@ -51,6 +51,7 @@ import { SqlTraits } from './apply/sql-traits.js';
 import { Counter } from 'prom-client';
 import { openSqlite } from './storage/sqlite/database.js';
 import { openSqliteStore } from './storage/sqlite/store.js';
+import { sourceLookup } from './collect/source-lookup.js';
 import { BackgroundCheckpoints } from './storage/sqlite/checkpointer.js';
 import { Catalogs } from './catalogs/catalogs.js';
 import { Delivery } from './delivery/delivery.js';
@@ -338,19 +339,8 @@ export async function createApp(options: AppOptions): Promise<App> {
     warehouse, sync: () => conditions.sync(), apply, onError: (message) => logger.warn(message),
   });
 
-  const sources = new Map<string, Source>();
-  const sourceByWriteKey = async (writeKey: string) => {
-    const hash = sha256(writeKey);
-    let source = sources.get(hash);
-    if (!source) {
-      source = await store.sources.byWriteKeyHash(hash);
-      if (source) {
-        await plans.prepare(source.workspaceId);
-        sources.set(hash, source);
-      }
-    }
-    return source;
-  };
+  const sources = sourceLookup(store, plans);
+  const sourceByWriteKey = sources.byWriteKey;
   const sourcesChanged = () => {
     sources.clear();
     transforms.functions.changed(DEFAULT_WORKSPACE);

@@ -16,12 +16,11 @@ import { RateLimiter } from '../collect/rate-limit.js';
 import { TrackingPlans } from '../collect/tracking-plan/check.js';
 import { systemClock } from '../core/clock.js';
 import type { Config } from '../core/config.js';
-import { sha256 } from '../core/ids.js';
-import type { Source } from '../core/ports/store.js';
 import { LoadShare } from '../core/stage-loop.js';
 import { openSqlite } from '../storage/sqlite/database.js';
 import { SqliteLog } from '../storage/sqlite/log.js';
 import { openSqliteStore } from '../storage/sqlite/store.js';
+import { sourceLookup } from '../collect/source-lookup.js';
 import { collectRoutes } from './collect-routes.js';
 import type { CoreThreadData, FromCore, ToCore } from './core-thread.js';
 import { errorHandler, notFoundHandler, frameworkErrors } from './errors.js';
@@ -49,7 +48,7 @@ export async function startFront(config: Config, logger: Logger, adminToken = pr
   const pool = config.collect.threads > 0
     ? await CollectPool.start(config.collect.threads, { storeFile: join(config.dataDir, 'store.db'), limits: config.collect, partitions: log.partitions })
     : undefined;
-  const sources = new Map<string, Source>();
+  const sources = sourceLookup(store, plans);
   core.on((m) => {
     if (m.op === 'sourcesChanged') sources.clear();
     if (m.op === 'plansChanged') {
@@ -90,18 +89,7 @@ export async function startFront(config: Config, logger: Logger, adminToken = pr
     clock,
     config: config.collect,
     metrics,
-    async sourceByWriteKey(writeKey) {
-      const hash = sha256(writeKey);
-      let source = sources.get(hash);
-      if (!source) {
-        source = await store.sources.byWriteKeyHash(hash);
-        if (source) sources.set(hash, source);
-      }
-      // Every time: a change (plansChanged) drops the workspace's plans and aliases here, and the next message
-      // must wait for them rather than be collected without its aliases. Resolved at once while they are loaded.
-      if (source) await plans.prepare(source.workspaceId);
-      return source;
-    },
+    sourceByWriteKey: sources.byWriteKey,
   });
   const url = await http.listen({ host: config.host, port: config.port });
   core.send({ op: 'listening', url });
