@@ -53,7 +53,7 @@ export async function functionsRoutes(app: FastifyInstance, deps: FunctionsRoute
       const found = await store.definitions.get<FunctionDefinition>(req.workspaceId, FUNCTION_KIND, req.params.key);
       if (!found) throw notFound('function', req.params.key);
       if (req.body?.event === undefined) throw badRequest('required', 'event is required', 'event');
-      return runFunctionOnce(found.body, req.body.event, deps.catalogs(req.workspaceId));
+      return runFunctionOnce(found.body, req.body.event, deps.catalogs(req.workspaceId), clock.now());
     },
   );
 }

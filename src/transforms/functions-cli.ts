@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { systemClock } from '../core/clock.js';
 import { extname } from 'node:path';
 import { Command } from 'commander';
 import { TandemError } from '../core/errors.js';
@@ -40,6 +41,7 @@ export function functionsCommand(): Command {
         },
         parse(opts.event, '--event'),
         { get: (c, k) => catalogs[c]?.[k] },
+        systemClock.now(),
       );
       process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
       if (!result.ok) process.exitCode = 1;

@@ -16,7 +16,7 @@ export interface TryResult {
 }
 
 /** Runs a function once on a sample, with its own limits (the CLI's `tandem functions test` and POST .../test). */
-export async function runFunctionOnce(def: FunctionDefinition, sample: unknown, catalogs: CatalogLookup, now = Date.now()): Promise<TryResult> {
+export async function runFunctionOnce(def: FunctionDefinition, sample: unknown, catalogs: CatalogLookup, now: number): Promise<TryResult> {
   const script = await compileFunction(def.code, def.language ?? 'javascript');
   let sandbox: FunctionSandbox;
   try {
