@@ -3,15 +3,15 @@
 // Durable ingest through /v1 against a ceiling. Tandem, the ceiling (a bare node:http server that parses the
 // body) and the load generator each run in their own process; Tandem and the ceiling are measured alternately in
 // the same run, so the ratio holds even when the shared machine is noisy.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { cpus, loadavg, totalmem, tmpdir } from 'node:os';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, waitFor, writeSection } from './_process.js';
+import { BENCH_ADMIN_TOKEN, startBaselineChild, startTandemChild, stopChild, writeSection, type BenchServer } from './_process.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const ADMIN_TOKEN = 'bench-admin-token';
+const ADMIN_TOKEN = BENCH_ADMIN_TOKEN;
 const BATCH = 100;
 
 interface Options { seconds: number; singleSeconds: number; warmup: number; connections: number; rate: number; syncs: ('full' | 'normal')[]; drainSeconds: number; write: boolean }
@@ -36,39 +36,21 @@ function parseArgs(args: string[]): Options {
 
 // ---- processes -------------------------------------------------------------------------------------------------
 
-interface Server { url: string; auth: string; child: ChildProcess; dir?: string }
+type Server = BenchServer;
+
+/** `tandem start` with the given log durability, optionally writing CPU profiles. */
+const startTandem = (sync: 'full' | 'normal', cpuProf: boolean) =>
+  startTandemChild({
+    ...(sync !== 'full' ? { config: `storage: { sync: ${sync} }\n` } : {}),
+    ...(cpuProf ? { node: ['--cpu-prof', `--cpu-prof-dir=${join(tmpdir(), 'tandem-bench-profiles')}`] } : {}),
+  });
+const startBaseline = startBaselineChild;
+const stop = stopChild;
 
 
 
-async function startTandem(sync: 'full' | 'normal', cpuProf: boolean): Promise<Server> {
-  const dir = mkdtempSync(join(tmpdir(), 'tandem-bench-'));
-  const port = await freePort();
-  const args = ['bin/tandem.js', 'start', '--data-dir', join(dir, 'data'), '--port', String(port)];
-  if (sync !== 'full') {
-    writeFileSync(join(dir, 'tandem.yaml'), `storage: { sync: ${sync} }\n`);
-    args.push('--config', join(dir, 'tandem.yaml'));
-  }
-  const node = cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${join(tmpdir(), 'tandem-bench-profiles')}`] : [];
-  const child = spawn(process.execPath, [...node, ...args], { cwd: ROOT, env: { ...process.env, TANDEM_ADMIN_TOKEN: ADMIN_TOKEN }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const [, key] = await waitFor(child, /write key of source 'default' \(shown once\): (\S+)/, 'tandem');
-  child.stdout!.resume();
-  return { url: `http://127.0.0.1:${port}`, auth: `Basic ${Buffer.from(`${key}:`).toString('base64')}`, child, dir };
-}
 
-async function startBaseline(): Promise<Server> {
-  const child = spawn(process.execPath, ['bench/_collect/baseline.mjs'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  const [, port] = await waitFor(child, /listening (\d+)/, 'baseline');
-  return { url: `http://127.0.0.1:${port}`, auth: 'Basic eDo=', child };
-}
 
-async function stop(server: Server): Promise<void> {
-  const exited = new Promise((r) => server.child.once('exit', r));
-  server.child.kill('SIGTERM');
-  const timer = setTimeout(() => server.child.kill('SIGKILL'), 10_000);
-  await exited;
-  clearTimeout(timer);
-  if (server.dir) rmSync(server.dir, { recursive: true, force: true });
-}
 
 function load<T>(job: Record<string, unknown>): Promise<T> {
   return new Promise((resolve, reject) => {

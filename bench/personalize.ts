@@ -4,20 +4,28 @@
 // with 20 audiences, 3 decision points (rules with catalog stock and a cap, propensity, a LinUCB bandit with
 // context and catalog features) and a geo database, at a fixed open-loop rate; side by side in the same run with
 // a bare node:http server (the ceiling: parse the body, answer) at the same rate and bodies.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { cpus, loadavg, tmpdir } from 'node:os';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, waitFor, writeSection } from './_process.js';
+import { BENCH_ADMIN_TOKEN, startBaselineChild, startTandemChild, stopChild, writeSection, type BenchServer } from './_process.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const ADMIN_TOKEN = 'bench-admin-token';
+const ADMIN_TOKEN = BENCH_ADMIN_TOKEN;
 const DECISIONS = ['hero', 'recs', 'banner'];
 
 interface Options { rate: number; seconds: number; warmup: number; visitors: number; niceness: number[]; write: boolean }
 interface Paced { requests2xx: number; non2xx: number; errors: number; offeredRate: number; achievedRate: number; p50: number; p90: number; p99: number; p999: number; max: number; maxSendLateMs: number }
-interface Server { url: string; auth: string; child: ChildProcess; dir?: string }
+type Server = BenchServer;
+
+/** `tandem start` with a geo database and the core thread at the given niceness. */
+const startTandem = (niceness: number) =>
+  startTandemChild({
+    files: { 'geo.csv': 'network,country,region,city,timezone\n1.0.0.0/24,AU,HOT,,Australia/Sydney\n1.0.1.0/24,IS,COLD,,Atlantic/Reykjavik\n' },
+    config: (dir) => `storage: { sync: normal }\npersonalize: { geoDatabase: ${JSON.stringify(join(dir, 'geo.csv'))} }\nlogLevel: warn\npipeline: { niceness: ${niceness} }\n`,
+  });
+const startBaseline = startBaselineChild;
+const stop = stopChild;
 
 function parseArgs(args: string[]): Options {
   const o: Options = { rate: 2000, seconds: 10, warmup: 2, visitors: 2000, niceness: [19], write: true };
@@ -35,34 +43,8 @@ function parseArgs(args: string[]): Options {
   return o;
 }
 
-async function startTandem(niceness: number): Promise<Server> {
-  const dir = mkdtempSync(join(tmpdir(), 'tandem-bench-'));
-  const port = await freePort();
-  writeFileSync(join(dir, 'geo.csv'), 'network,country,region,city,timezone\n1.0.0.0/24,AU,HOT,,Australia/Sydney\n1.0.1.0/24,IS,COLD,,Atlantic/Reykjavik\n');
-  writeFileSync(join(dir, 'tandem.yaml'), `storage: { sync: normal }\npersonalize: { geoDatabase: ${JSON.stringify(join(dir, 'geo.csv'))} }\nlogLevel: warn\npipeline: { niceness: ${niceness} }\n`);
-  const child = spawn(process.execPath, ['bin/tandem.js', 'start', '--data-dir', join(dir, 'data'), '--port', String(port), '--config', join(dir, 'tandem.yaml')], {
-    cwd: ROOT, env: { ...process.env, TANDEM_ADMIN_TOKEN: ADMIN_TOKEN }, stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const [, key] = await waitFor(child, /write key of source 'default' \(shown once\): (\S+)/, 'tandem');
-  child.stdout!.resume();
-  child.stderr!.resume();
-  return { url: `http://127.0.0.1:${port}`, auth: `Basic ${Buffer.from(`${key}:`).toString('base64')}`, child, dir };
-}
 
-async function startBaseline(): Promise<Server> {
-  const child = spawn(process.execPath, ['bench/_collect/baseline.mjs'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  const [, port] = await waitFor(child, /listening (\d+)/, 'baseline');
-  return { url: `http://127.0.0.1:${port}`, auth: 'Basic eDo=', child };
-}
 
-async function stop(server: Server): Promise<void> {
-  const exited = new Promise((r) => server.child.once('exit', r));
-  server.child.kill('SIGTERM');
-  const timer = setTimeout(() => server.child.kill('SIGKILL'), 10_000);
-  await exited;
-  clearTimeout(timer);
-  if (server.dir) rmSync(server.dir, { recursive: true, force: true });
-}
 
 function load(job: Record<string, unknown>): Promise<Paced> {
   return new Promise((resolve, reject) => {
