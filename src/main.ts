@@ -1,4 +1,4 @@
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { loadConfigFile, parseConfig, type Config } from './core/config.js';
 import { TandemError } from './core/errors.js';
 import { demoCommand } from './demo/command.js';
@@ -6,12 +6,9 @@ import { workspaceCommands } from './workspace/cli.js';
 import { functionsCommand } from './transforms/functions-cli.js';
 import { migrateCommand } from './migrations/cli.js';
 import { importCommand } from './imports/cli.js';
+import { wholeNumber } from './core/cli-options.js';
 
-const portNumber = (value: string) => {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('must be a whole number from 0 to 65535');
-  return n;
-};
+const portNumber = wholeNumber(0, 65535);
 
 export function resolveConfig(opts: { config?: string; dataDir?: string; port?: number; host?: string }): Config {
   const config = opts.config ? loadConfigFile(opts.config) : parseConfig({});

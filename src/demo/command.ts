@@ -1,9 +1,10 @@
 import { randomInt } from 'node:crypto';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { systemClock } from '../core/clock.js';
 import { TandemError } from '../core/errors.js';
 import { countHistory, generateHistory, type DemoMessage } from './generate.js';
 import { describeFetchError, errorOf, progressBar, sendMessages, type SendResult } from './send.js';
+import { baseUrl, wholeNumber } from '../core/cli-options.js';
 
 /** `tandem demo`: sends a generated e-commerce history to a running Tandem, for trying it out and for benchmarks. */
 
@@ -40,23 +41,6 @@ export interface DemoSummary {
   createdWriteKey?: string;
   send: SendResult;
 }
-
-const wholeNumber = (min: number) => (value: string) => {
-  const n = Number(value);
-  if (!Number.isSafeInteger(n) || n < min) throw new InvalidArgumentError(`must be a whole number, ${min} or more`);
-  return n;
-};
-
-const baseUrl = (value: string) => {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new InvalidArgumentError('must be a URL such as http://127.0.0.1:8080');
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new InvalidArgumentError('must be an http:// or https:// URL');
-  return value.replace(/\/+$/, '');
-};
 
 export function demoCommand(): Command {
   return new Command('demo')

@@ -1,11 +1,12 @@
 import { basename, extname } from 'node:path';
 import cliProgress from 'cli-progress';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { parseDuration } from '../core/duration.js';
 import { TandemError } from '../core/errors.js';
 import type { FileFormat } from './file-rows.js';
 import { buildMapping, type ImportKind } from './mapping.js';
 import { formatSummary, importFile, importPostgres, requireWriteKey, type ImportSummary, type ImportTarget } from './run.js';
+import { baseUrl, wholeNumber } from '../core/cli-options.js';
 
 /**
  * `tandem import events|traits FILE` and `tandem import events|traits --from-postgres URL --table T --updated-at C`
@@ -37,23 +38,6 @@ interface ImportCliOptions {
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
-const whole = (min: number, max: number) => (value: string) => {
-  const n = Number(value);
-  if (!Number.isSafeInteger(n) || n < min || n > max) throw new InvalidArgumentError(`must be a whole number from ${min} to ${max}`);
-  return n;
-};
-
-const baseUrl = (value: string) => {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new InvalidArgumentError('must be a URL such as http://127.0.0.1:8080');
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new InvalidArgumentError('must be an http:// or https:// URL');
-  return value.replace(/\/+$/, '');
-};
-
 function formatOf(file: string, given: FileFormat | undefined): FileFormat {
   if (given) return given;
   const ext = extname(file).toLowerCase();
@@ -74,9 +58,9 @@ function kindCommand(kind: ImportKind): Command {
     .option('--event <name>', 'event name of rows that have none from a column (events)')
     .option('--url <url>', 'Tandem base URL', baseUrl, 'http://127.0.0.1:8080')
     .addOption(new Option('--write-key <key>', 'write key of the source to import into').env('TANDEM_WRITE_KEY'))
-    .option('--batch <n>', 'messages per request (the server takes at most 2,500 and 500 KB)', whole(1, 2500), 500)
-    .option('--concurrency <n>', 'requests in flight', whole(1, 64), 4)
-    .option('--retries <n>', 'attempts after the first when Tandem is busy or unreachable (429, 5xx, lost connection)', whole(0, 100), 8)
+    .option('--batch <n>', 'messages per request (the server takes at most 2,500 and 500 KB)', wholeNumber(1, 2500), 500)
+    .option('--concurrency <n>', 'requests in flight', wholeNumber(1, 64), 4)
+    .option('--retries <n>', 'attempts after the first when Tandem is busy or unreachable (429, 5xx, lost connection)', wholeNumber(0, 100), 8)
     .option('--errors <file>', 'where the per-row error report goes (default: <input>.errors.jsonl in this directory)')
     .option('--id-salt <text>', 'mixed into every messageId: import the same rows again as new messages instead of deduplicating them')
     .option('--json', 'print the summary as JSON')
@@ -85,7 +69,7 @@ function kindCommand(kind: ImportKind): Command {
     .option('--updated-at <column>', 'column that grows when a row changes: rows past the last run\'s mark are imported (with --from-postgres)')
     .option('--key <columns>', 'comma-separated unique NOT NULL columns ordering rows with the same updated-at (default: the primary key, else ctid)')
     .option('--state <file>', 'where the high-water mark is kept (default: <table>.<kind>.import-state.json in this directory)')
-    .option('--page-size <n>', 'rows read and acknowledged before the mark moves', whole(1, 1_000_000), 5000)
+    .option('--page-size <n>', 'rows read and acknowledged before the mark moves', wholeNumber(1, 1_000_000), 5000)
     .option('--lag <duration>', 'leave out rows changed this recently (e.g. 30s), for writers whose transactions commit late')
     .action(async (file: string | undefined, opts: ImportCliOptions) => {
       const summary = await runImportCommand(kind, file, opts);
