@@ -33,7 +33,7 @@ export function decodeBody(raw: Buffer, contentEncoding: string | undefined, max
     parsed = plain ? JSON.parse(text) : sjson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' });
   } catch (error) {
     const message = (error as Error).message;
-    if (/prototype/i.test(message)) throw badRequest('forbidden_key', 'request body contains a forbidden key (__proto__ or constructor.prototype)');
+    if (message === 'Object contains forbidden prototype property') throw badRequest('forbidden_key', 'request body contains a forbidden key (__proto__ or constructor.prototype)');
     throw badRequest('invalid_json', `request body is not valid JSON: ${message}`);
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
