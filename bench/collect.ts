@@ -14,9 +14,9 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const ADMIN_TOKEN = BENCH_ADMIN_TOKEN;
 const BATCH = 100;
 
-interface Options { seconds: number; singleSeconds: number; warmup: number; connections: number; rate: number; syncs: ('full' | 'normal')[]; drainSeconds: number; write: boolean }
+export interface Options { seconds: number; singleSeconds: number; warmup: number; connections: number; rate: number; syncs: ('full' | 'normal')[]; drainSeconds: number; write: boolean }
 
-function parseArgs(args: string[]): Options {
+export function parseArgs(args: string[]): Options {
   const o: Options = { seconds: 10, singleSeconds: 12, warmup: 2, connections: 16, rate: 1000, syncs: ['full', 'normal'], drainSeconds: 15, write: true };
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
@@ -39,9 +39,9 @@ function parseArgs(args: string[]): Options {
 type Server = BenchServer;
 
 /** `tandem start` with the given log durability, optionally writing CPU profiles. */
-const startTandem = (sync: 'full' | 'normal', cpuProf: boolean) =>
+const startTandem = (sync: 'full' | 'normal', cpuProf: boolean, extraConfig = '') =>
   startTandemChild({
-    ...(sync !== 'full' ? { config: `storage: { sync: ${sync} }\n` } : {}),
+    ...(sync !== 'full' || extraConfig ? { config: `storage: { sync: ${sync} }\n${extraConfig}` } : {}),
     ...(cpuProf ? { node: ['--cpu-prof', `--cpu-prof-dir=${join(tmpdir(), 'tandem-bench-profiles')}`] } : {}),
   });
 const startBaseline = startBaselineChild;
@@ -92,11 +92,14 @@ interface BatchResult {
   drainPerSecond: number;
   drainSeconds: number;
   backlogLeft: number;
+  /** Server CPU from the start of ingest until every accepted event was stored (or the drain window ended). */
+  cpuMsPer1kEventsToDrain: number;
 }
 
-async function batchPhase(sync: 'full' | 'normal', baseline: Server, o: Options, cpuProf: boolean): Promise<BatchResult> {
+/** One ingest run against a fresh `tandem start` (with `extraConfig` YAML appended to its config), after its ceiling. */
+export async function batchPhase(sync: 'full' | 'normal', baseline: Server, o: Options, cpuProf: boolean, extraConfig = ''): Promise<BatchResult> {
   const base = await load<Closed>(batchJob(baseline, o));
-  const tandem = await startTandem(sync, cpuProf);
+  const tandem = await startTandem(sync, cpuProf, extraConfig);
   const cpu0 = cpuSeconds(tandem.child.pid!);
   const t0 = performance.now();
   const result = await load<Closed>(batchJob(tandem, o));
@@ -112,6 +115,7 @@ async function batchPhase(sync: 'full' | 'normal', baseline: Server, o: Options,
     stored = (await metric(tandem.url, 'tandem_events_stored_total')) + (await metric(tandem.url, 'tandem_events_duplicates_total'));
     t2 = performance.now();
   }
+  const cpu2 = cpuSeconds(tandem.child.pid!);
   await stop(tandem);
   const drainSeconds = (t2 - t1) / 1000;
   return {
@@ -124,6 +128,7 @@ async function batchPhase(sync: 'full' | 'normal', baseline: Server, o: Options,
     drainPerSecond: drainSeconds > 0 ? (stored - storedAtEnd) / drainSeconds : NaN,
     drainSeconds,
     backlogLeft: accepted - stored,
+    cpuMsPer1kEventsToDrain: ((cpu2 - cpu0) * 1000) / (stored / 1000 || 1),
   };
 }
 

@@ -1,14 +1,17 @@
-// `npm run bench -- metadata [--profiles 400] [--rounds 9] [--no-write]`
+// `npm run bench -- metadata [--profiles 400] [--rounds 9] [--collect-rounds 3] [--no-write]`
 //
 // The CPU cost per event of observing the schema (src/metadata/observed.ts), side by side in the same run with the
 // collect path's cost per event (Collector.prepare: validation, normalisation, tracking plan, serialisation) on the
 // same demo messages. Rounds alternate between the two so a noisy shared machine affects both alike. Observing is
 // timed on a warm schema (as in a running installation) over events parsed batch by batch just before, as the
-// events stage hands them to its listeners; a new schema per round is shown beside it.
+// events stage hands them to its listeners; a new schema per round is shown beside it. Part (b) measures the same
+// cost as the collect benchmark sees it: \`tandem start\` ingesting 100-event batches with the observed schema on and
+// off (config \`metadata.observe\`), alternating in the same run, until every accepted event is stored.
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { writeSection } from './_process.js';
+import { startBaselineChild, stopChild, writeSection } from './_process.js';
+import { batchPhase, parseArgs as parseCollectArgs } from './collect.js';
 import { Collector } from '../src/collect/collector.js';
 import type { LogEntry } from '../src/collect/message.js';
 import { parseConfig } from '../src/core/config.js';
@@ -23,8 +26,10 @@ export async function run(args: string[]): Promise<void> {
   let profiles = 400;
   let rounds = 9;
   let write = true;
+  let collectRounds = 3;
   for (let i = 0; i < args.length; i++) {
     if (args[i] === '--profiles') profiles = Number(args[++i]);
+    else if (args[i] === '--collect-rounds') collectRounds = Number(args[++i]);
     else if (args[i] === '--rounds') rounds = Number(args[++i]);
     else if (args[i] === '--no-write') write = false;
     else throw new Error(`unknown option ${args[i]}`);
@@ -105,8 +110,49 @@ export async function run(args: string[]): Promise<void> {
     `machine: ${cpus().length} cores, load average ${load}`,
   ];
   console.log(lines.join('\n'));
+  const collectLines = collectRounds > 0 ? await collectCost(collectRounds) : [];
+  console.log(collectLines.join('\n'));
   if (write) {
-    const section = `## metadata\n\n\`npm run bench -- metadata\` (${new Date().toISOString().slice(0, 10)}): the CPU cost of observing the schema per event,\nbeside the collect path's on the same messages, in one process.\n\n${lines.map((l) => `- ${l}`).join('\n')}\n`;
+    const section = `## metadata\n\n\`npm run bench -- metadata\` (${new Date().toISOString().slice(0, 10)}): the CPU cost of observing the schema per event,\nbeside the collect path's on the same messages, in one process.\n\n${lines.map((l) => `- ${l}`).join('\n')}\n${collectLines.length ? `\n${collectLines.join('\n')}\n` : ''}`;
     writeSection(join(ROOT, 'docs', 'benchmarks.md'), 'metadata', section);
   }
+}
+
+/**
+ * Part (b): the collect benchmark's batch phase (bench/collect.ts: 16 connections of 100-event batches for 10 s, a
+ * fresh \`tandem start\` each time, its ceiling measured just before) with \`metadata.observe\` on and off, in
+ * alternating order round by round. Server CPU is counted from the start of ingest until every accepted event was
+ * stored, so the observing done by the events stage after ingest is included.
+ */
+async function collectCost(rounds: number): Promise<string[]> {
+  const o = { ...parseCollectArgs([]), syncs: ['normal' as const] };
+  const baseline = await startBaselineChild();
+  const on: { eps: number; ratio: number; cpu: number }[] = [];
+  const off: { eps: number; ratio: number; cpu: number }[] = [];
+  const loadBefore = loadavg().map((x) => x.toFixed(2)).join(' ');
+  try {
+    for (let r = 0; r < rounds; r++) {
+      for (const observe of r % 2 === 0 ? [true, false] : [false, true]) {
+        const b = await batchPhase('normal', baseline, o, false, `metadata: { observe: ${observe} }\n`);
+        const row = { eps: b.tandem.eventsPerSecond, ratio: b.ratio, cpu: b.cpuMsPer1kEventsToDrain };
+        (observe ? on : off).push(row);
+        console.error(`round ${r + 1}, observe ${observe}: ${Math.round(row.eps)} events/s (${(row.ratio * 100).toFixed(1)}% of the ceiling), ${row.cpu.toFixed(1)} CPU ms / 1k events to drain${b.backlogLeft ? ` (${b.backlogLeft} not stored when the drain window ended)` : ''}`);
+      }
+    }
+  } finally {
+    await stopChild(baseline);
+  }
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const pct = (a: number, b: number) => `${(((a - b) / b) * 100).toFixed(1)}%`;
+  const m = (rows: typeof on, k: 'eps' | 'ratio' | 'cpu') => median(rows.map((x) => x[k]));
+  return [
+    `### (b) In the collect benchmark: \`tandem start\`, 100-event batches, 16 connections, 10 s, storage.sync normal; ${rounds} rounds of each, alternating; medians`,
+    '',
+    '| metadata.observe | events/s | of the ceiling | server CPU ms / 1k events, ingest to stored |',
+    '|---|---:|---:|---:|',
+    `| true | ${Math.round(m(on, 'eps')).toLocaleString('en-US')} | ${(m(on, 'ratio') * 100).toFixed(1)}% | ${m(on, 'cpu').toFixed(1)} |`,
+    `| false | ${Math.round(m(off, 'eps')).toLocaleString('en-US')} | ${(m(off, 'ratio') * 100).toFixed(1)}% | ${m(off, 'cpu').toFixed(1)} |`,
+    '',
+    `Observing costs ${pct(m(on, 'cpu'), m(off, 'cpu'))} more server CPU per event and changes throughput by ${pct(m(on, 'eps'), m(off, 'eps'))} (ratio to the ceiling: ${pct(m(on, 'ratio'), m(off, 'ratio'))}); target: under 5%. Load average before: ${loadBefore}; after: ${loadavg().map((x) => x.toFixed(2)).join(' ')}.`,
+  ];
 }

@@ -91,6 +91,10 @@ import { openSqliteUsersStore } from './storage/sqlite/users-store.js';
 import { Users } from './users/users.js';
 import { attributeAuditToCaller } from './users/caller-context.js';
 import { usersRoutes } from './server/users-routes.js';
+import { secretsRoutes } from './server/secrets-routes.js';
+import { loadMasterKey } from './secrets/crypto.js';
+import { Secrets } from './secrets/secrets.js';
+import { openSqliteSecretsStore } from './storage/sqlite/secrets-store.js';
 import { consoleRoutes } from './server/console-routes.js';
 import { Transforms } from './transforms/transforms.js';
 import { Migrations } from './migrations/migrations.js';
@@ -157,6 +161,8 @@ export interface App {
   transforms: Transforms;
   /** Data migrations: renames and retypes of the history with their definitions, bulk trait files (docs/migrations.md). */
   migrations: Migrations;
+  /** Stored secrets, sealed under the master key (docs/secrets.md). */
+  secrets: Secrets;
   /** Secrets created on this start, shown once: a generated admin token, the default source's write key. */
   firstStart: { adminToken?: string; writeKey?: string };
   listen(): Promise<string>;
@@ -219,7 +225,7 @@ export async function createApp(options: AppOptions): Promise<App> {
   // Apply (docs/audiences.md): follows the resolve stage in store.db, committing its effects with its position.
   // Every apply commit (its position moved) wakes the journeys stage, which reads only events applied so far.
   let wakeJourneys = () => undefined as void;
-  const applyStore = afterCommit(observeApplyCommits(openSqliteApplyStore(db), (commit) => metadata.onApplyCommit(commit)), () => wakeJourneys());
+  const applyStore = afterCommit(observeApplyCommits(openSqliteApplyStore(db), (commit) => { if (config.metadata.observe) metadata.onApplyCommit(commit); }), () => wakeJourneys());
   const registry = new DefinitionRegistry(store, (message) => logger.warn(message));
   registry.useTraits(streamingTraits);
   // Changed audiences and traits are backfilled beside their active version, which answers until the switch.
@@ -261,9 +267,13 @@ export async function createApp(options: AppOptions): Promise<App> {
   // Catalogs and the delivery tables share store.db: a journey step enqueues inside its own transaction.
   const catalogs = new Catalogs(openSqliteCatalogStore(db), store.definitions, clock, (message) => logger.error(message));
   const deliveryStore = openSqliteDeliveryStore(db);
+  // Stored secrets (docs/secrets.md): sealed under the master key in store.db, opened in memory.
+  const master = loadMasterKey(process.env, config.secrets.keyFile ?? join(config.dataDir, 'master.key'));
+  if (master.created) logger.warn(`created a master key for stored secrets at ${master.origin}; back it up apart from the data, or set TANDEM_MASTER_KEY instead (docs/secrets.md)`);
+  const secrets = new Secrets(openSqliteSecretsStore(db), master, clock);
   // The SSRF guard (src/network): every user-configured URL the server fetches goes through it.
   const destinations = new DestinationGuard(config.network.allowPrivate);
-  const delivery = new Delivery({ destinations, governance: metadata,
+  const delivery = new Delivery({ destinations, governance: metadata, secrets,
     store: deliveryStore, definitions: store.definitions, profiles, catalogs, log, clock, load, config: config.delivery,
     baseUrl: `http://${config.host}:${config.port}`, dataDir: config.dataDir, onError: (message) => logger.error(message),
   });
@@ -298,18 +308,22 @@ export async function createApp(options: AppOptions): Promise<App> {
   await journeys.prepare(DEFAULT_WORKSPACE);
   wakeJourneys = () => journeys.stage.wake();
   apply.subscribe(() => journeys.stage.wake());
+  apply.subscribe((changes) => {
+    const now = clock.now();
+    for (const c of changes) metrics.membershipDelay.observe(Math.max(0, now - c.at) / 1000);
+  });
   catalogs.onRowChangedDurably((workspaceId, catalog, key, before, after) => journeys.catalogChanged(workspaceId, catalog, key, before, after));
   privacy.hooks.push({ name: 'journeys', erase: async (workspaceId, profileIds) => journeys.eraseProfiles(workspaceId, profileIds) });
 
   // Operations (docs/operations.md): series fed by the events stage's listener and a per-minute tick on the Clock.
   let baseUrl = `http://${config.host}:${config.port}`;
   const operations = new Operations({
-    destinations, store: openSqliteOperationsStore(db), definitions: store.definitions, audit: store.audit, clock, registry: metrics.registry,
+    destinations, secrets, store: openSqliteOperationsStore(db), definitions: store.definitions, audit: store.audit, clock, registry: metrics.registry,
     retentionMs: parseDuration(config.storage.seriesRetention, 'storage.seriesRetention'), channels: delivery.channels, baseUrl: () => baseUrl,
     onError: (message) => logger.warn(message),
   });
   events.subscribe((stored) => operations.onStored(stored));
-  events.subscribe((stored) => metadata.onStored(stored));
+  if (config.metadata.observe) events.subscribe((stored) => metadata.onStored(stored));
 
   // Models (docs/models.md) train in the slow loop on the warehouse, read only, like SQL traits; their per-profile
   // values go through the apply stage as a batch-only computed trait.
@@ -336,7 +350,7 @@ export async function createApp(options: AppOptions): Promise<App> {
   // materialise in the warehouse and may feed a computed trait (through the apply stage) or a catalog.
   const transforms = new Transforms({
     store, clock, events, collector, catalogs, maxDepth: config.collect.maxDepth, defaultWorkspace: DEFAULT_WORKSPACE, registry: metrics.registry,
-    warehouse, sync: () => conditions.sync(), apply, onError: (message) => logger.warn(message),
+    warehouse, sync: () => conditions.sync(), apply, secrets, onError: (message) => logger.warn(message),
   });
 
   const sources = sourceLookup(store, plans);
@@ -429,6 +443,7 @@ export async function createApp(options: AppOptions): Promise<App> {
       transforms.adminRoutes,
       personalizeAdminRoutes({ store, clock, personalizer }),
       usersRoutes({ users, store, clock, sessionTtlMs, signInRate: config.network.signInRateLimit }),
+      secretsRoutes({ secrets, store, clock }),
     ],
     publicPlugins: [(app) => trackingLinksRoutes(app, { delivery, privacy }), (app) => consoleRoutes(app), personalizeRoutes({ personalizer, collector, log, clock, load, sourceByWriteKey }), transforms.publicRoutes],
   });
@@ -454,7 +469,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     baseUrl = url;
   };
   return {
-    config, clock, store, log, warehouse, metrics, http, collector, events, sink, resolve, apply, sqlTraits, mirror, privacy, identityGraph, catalogs, delivery, journeys, workspace, operations, models, experiments, personalizer, metadata, transforms, migrations, firstStart,
+    config, clock, store, log, warehouse, metrics, http, collector, events, sink, resolve, apply, sqlTraits, mirror, privacy, identityGraph, catalogs, delivery, journeys, workspace, operations, models, experiments, personalizer, metadata, transforms, migrations, secrets, firstStart,
     async listen() {
       const url = await http.listen({ host: config.host, port: config.port });
       reachableAt(url);

@@ -107,6 +107,24 @@ describe('observed schema', () => {
   });
 });
 
+describe('metadata.observe: false', () => {
+  it('stores and processes events but observes nothing', async () => {
+    const off = await startTandem({ config: { metadata: { observe: false } } });
+    try {
+      const res = await off.collect('/v1/track', { userId: 'u1', event: 'Unobserved Event', properties: { plan: 'pro' }, timestamp: '2026-03-15T10:00:00.000Z' });
+      expect(res.status).toBe(200);
+      await off.settle();
+      off.app.metadata.flush();
+      const stored = (await (await off.admin('/events?limit=10')).json()) as { data: { message: { event?: string } }[] };
+      expect(stored.data.map((e) => e.message.event)).toContain('Unobserved Event');
+      const schema = (await (await off.admin('/metadata/schema?type=track')).json()) as { data: { event: string }[] };
+      expect(schema.data.map((d) => d.event)).not.toContain('Unobserved Event');
+    } finally {
+      await off.stop();
+    }
+  });
+});
+
 describe('suggestions and governance', () => {
   it('suggests e-mail for a field that holds addresses; a confirmation writes the dictionary entry', async () => {
     const s = (await (await t.admin('/metadata/suggestions')).json()) as { data: { target: string; classification: string; piiType?: string; confidence: string }[] };

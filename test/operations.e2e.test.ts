@@ -89,7 +89,8 @@ describe('operations through a running Tandem on a simulated clock', () => {
 
   it('fires the freshness alert within its time when the source goes silent, re-notifies, stops after acknowledgement, resolves when data returns', async () => {
     expect((await t.admin('/monitors', { method: 'POST', json: { key: 'default-fresh', type: 'freshness', source: 'default', maxAge: '10m' } })).status).toBe(201);
-    const rule = { key: 'source-silent', name: 'Source went silent', severity: 'critical', monitor: 'default-fresh', for: '2m', repeatInterval: '5m', runbook: '## Source silent\n1. Check the tag manager release.', notify: [{ pagerduty: { routingKey, url: pd.url } }] };
+    const rule = { key: 'source-silent', name: 'Source went silent', severity: 'critical', monitor: 'default-fresh', for: '2m', repeatInterval: '5m', runbook: '## Source silent\n1. Check the tag manager release.', notify: [{ pagerduty: { routingKey: { secret: 'pagerduty-ops' }, url: pd.url } }] };
+    expect((await t.admin('/secrets/pagerduty-ops', { method: 'PUT', json: { value: routingKey } })).status).toBe(200); // sealed at rest, sent as the routing key
     expect((await t.admin('/alerts', { method: 'POST', json: rule })).status).toBe(201);
     const lastEvent = clock.now();
     await advance(MINUTE);
@@ -106,6 +107,7 @@ describe('operations through a running Tandem on a simulated clock', () => {
     expect((firedAt as number) - lastEvent).toBeGreaterThan(10 * MINUTE + 2 * MINUTE - MINUTE);
     const trigger = pd.received[0];
     checkPagerDutyEvent(trigger);
+    expect(trigger.routing_key).toBe(routingKey); // opened from the stored secret
     expect(trigger.event_action).toBe('trigger');
     expect(trigger.payload.severity).toBe('critical');
     expect(trigger.payload.custom_details.runbook).toContain('tag manager');

@@ -34,7 +34,7 @@ describe('SSRF guard through the API', () => {
     expect(await error(await t.admin('/channels', { method: 'POST', json: { key: 's', type: 'sms', settings: { baseUrl: 'http://[fd00::1]', accountSid: 'AC1', authToken: { env: 'X' }, from: '+15005550006' } } }))).toMatchObject({ status: 400, path: 'settings.baseUrl', message: expect.stringMatching(/unique-local/) });
     await t.admin('/monitors', { method: 'POST', json: { key: 'fresh', type: 'freshness', source: 'default', maxAge: '10m' } });
     expect(await error(await t.admin('/alerts', { method: 'POST', json: { key: 'a', monitor: 'fresh', notify: [{ webhook: { url: 'http://10.0.0.7/hook' } }] } }))).toMatchObject({ status: 400, path: 'notify[0].webhook.url' });
-    expect(await error(await t.admin('/alerts', { method: 'POST', json: { key: 'b', monitor: 'fresh', notify: [{ pagerduty: { routingKey: 'k', url: 'http://localhost:9/x' } }] } }))).toMatchObject({ status: 400, path: 'notify[0].pagerduty.url' });
+    expect(await error(await t.admin('/alerts', { method: 'POST', json: { key: 'b', monitor: 'fresh', notify: [{ pagerduty: { routingKey: { env: 'PD_KEY' }, url: 'http://localhost:9/x' } }] } }))).toMatchObject({ status: 400, path: 'notify[0].pagerduty.url' });
     // The same check through workspace as code.
     const plan = await t.admin('/workspace/plan', { method: 'POST', json: { documents: [{ kind: 'channels', key: 'h', type: 'webhook', settings: { url: `${sinkUrl}/in` } }] } });
     expect(plan.status).toBe(400);

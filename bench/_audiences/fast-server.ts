@@ -1,45 +1,63 @@
-// The server side of the audiences benchmark's fast loop, in its own process (spawned by fast.ts with tsx): a
-// Tandem with the benchmark's definitions, which times every committed membership change from its event's sent
-// instant and reports the figures over IPC when asked. Runs until killed.
+// The server side of the audiences benchmark's fast loop, in its own process (spawned by fast.ts with tsx): Tandem
+// in `tandem start`'s shape (the front on this thread, the pipeline and admin API on the core thread) with the
+// benchmark's definitions. Every committed membership change is timed by Tandem itself, from the arrival of the
+// event that caused it to the commit (the histogram tandem_audience_change_delay_seconds on /metrics); this process
+// reads the histogram when asked and reports the changes counted since the measurement started, over IPC.
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
-import { createApp } from '../../src/app.js';
 import { parseConfig } from '../../src/core/config.js';
+import { startFront } from '../../src/server/front.js';
 import { AUDIENCES, TRAITS } from './definitions.js';
 
 const TOKEN = 'bench-admin-token';
+const METRIC = 'tandem_audience_change_delay_seconds';
 const dir = mkdtempSync(join(tmpdir(), 'tandem-bench-fast-'));
-const app = await createApp({ config: parseConfig({ dataDir: dir, port: 0, logLevel: 'silent' }), adminToken: TOKEN, logger: pino({ level: 'silent' }) });
-const url = await app.listen();
-const admin = async (path: string, body: unknown) => {
-  const res = await fetch(`${url}/api/v1${path}`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+const front = await startFront(parseConfig({ dataDir: dir, port: 0, logLevel: 'silent' }), pino({ level: 'silent' }), TOKEN);
+const url = front.url;
+const admin = async (method: string, path: string, body?: unknown) => {
+  const res = await fetch(`${url}/api/v1${path}`, { method, headers: { authorization: `Bearer ${TOKEN}`, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined });
   if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`);
+  return res.json() as Promise<{ data: unknown[] }>;
 };
-for (const t of TRAITS) await admin('/traits', t.definition);
-for (const a of AUDIENCES) await admin('/audiences', { key: a.key, condition: a.definition });
-await app.apply.drain();
+for (const t of TRAITS) await admin('POST', '/traits', t.definition);
+for (const a of AUDIENCES) await admin('POST', '/audiences', { key: a.key, condition: a.definition });
+while ((await admin('GET', '/backfills')).data.length > 0) await new Promise((r) => setTimeout(r, 100));
 
-let latencies: number[] = [];
-let measuring = false;
-let lastChange = 0;
-app.apply.subscribe((changes) => {
-  if (!measuring) return;
-  const now = Date.now();
-  lastChange = performance.now();
-  for (const c of changes) latencies.push(now - c.at);
-});
+/** The histogram's cumulative bucket counts (upper bound in seconds -> count). */
+async function histogram(): Promise<Map<number, number>> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const buckets = new Map<number, number>();
+  for (const line of text.split('\n')) {
+    const m = line.match(new RegExp(`^${METRIC}_bucket\\{le="([^"]+)"\\} (\\S+)`));
+    if (m) buckets.set(m[1] === '+Inf' ? Infinity : Number(m[1]), Number(m[2]));
+  }
+  return buckets;
+}
 
-process.on('message', (m: { op: string }) => {
+let start = new Map<number, number>();
+let lastTotal = 0;
+let lastChange = performance.now();
+
+process.on('message', async (m: { op: string }) => {
   if (m.op === 'measure') {
-    latencies = [];
-    measuring = true;
+    start = await histogram();
+    lastTotal = start.get(Infinity) ?? 0;
     process.send!({ op: 'measuring' });
   } else if (m.op === 'exit') {
+    await front.close();
     process.exit(0); // with --cpu-prof, the profile is written on the way out
   } else if (m.op === 'report') {
-    process.send!({ op: 'report', latencies, quietMs: performance.now() - lastChange });
+    const now = await histogram();
+    const total = now.get(Infinity) ?? 0;
+    if (total !== lastTotal) {
+      lastTotal = total;
+      lastChange = performance.now();
+    }
+    // Changes counted since 'measure', per bucket: [upper bound in ms, count at or below it].
+    const cumulative = [...now].sort((a, b) => a[0] - b[0]).map(([le, n]) => [le * 1000, n - (start.get(le) ?? 0)] as [number, number]);
+    process.send!({ op: 'report', cumulative, quietMs: performance.now() - lastChange });
   }
 });
-process.send!({ op: 'ready', url, writeKey: app.firstStart.writeKey, dir });
+process.send!({ op: 'ready', url, writeKey: front.firstStart.writeKey, dir });

@@ -63,14 +63,17 @@ async function runOne(rate: number, o: { seconds: number; perRequest: number; us
     const result = await send({ ...job, seconds: o.seconds });
     // Wait for the changes of events still in the pipeline, until none has come for 2 s or the grace period ends.
     const until = performance.now() + o.graceSeconds * 1000;
-    let report = await request<{ latencies: number[]; quietMs: number }>(server, 'report', 'report');
+    let report = await request<{ cumulative: [number, number][]; quietMs: number }>(server, 'report', 'report');
     while (report.quietMs < 2000 && performance.now() < until) {
       await new Promise((r) => setTimeout(r, 500));
       report = await request(server, 'report', 'report');
     }
-    const latencies = report.latencies.sort((a, b) => a - b);
-    const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? NaN;
-    return { offeredRate: rate, achievedRate: result.achievedRate, changes: latencies.length, p50: q(0.5), p90: q(0.9), p99: q(0.99), max: latencies[latencies.length - 1] ?? NaN, caughtUp: report.quietMs >= 2000 };
+    // Quantiles from the histogram: the upper bound of the bucket the quantile falls in (an upper bound, not a point).
+    const total = report.cumulative.at(-1)?.[1] ?? 0;
+    const q = (p: number) => (total === 0 ? NaN : (report.cumulative.find(([, n]) => n >= Math.ceil(p * total))?.[0] ?? NaN));
+    const finite = report.cumulative.filter(([le]) => Number.isFinite(le));
+    const max = total === 0 ? NaN : (report.cumulative.find(([, n]) => n >= total)?.[0] ?? NaN);
+    return { offeredRate: rate, achievedRate: result.achievedRate, changes: total, p50: q(0.5), p90: q(0.9), p99: q(0.99), max: Number.isFinite(max) ? max : (finite.at(-1)?.[0] ?? NaN), caughtUp: report.quietMs >= 2000 };
   } finally {
     if (process.env.FAST_CPU_PROF) server.send({ op: 'exit' });
     else server.kill('SIGKILL');
@@ -88,7 +91,7 @@ export async function runFastLoop(o: { rates: number[]; seconds: number; perRequ
     runs.push(run);
   }
   return {
-    description: `Tandem (\`tandem start\` code, embedded storage, \`storage.sync: full\`) in its own process, the sender in another: /v1/batch requests of ${opts.perRequest} track events for ${opts.users.toLocaleString('en-US')} users, offered at a fixed rate for ${o.seconds} s after a 2 s warm-up, a fresh data directory per rate. Latency of each committed membership change (enter or exit) from the sender's timestamp of the event that caused it to the apply stage's commit, timed in the server process; after sending stops, changes are waited for until none has come for 2 s (at most ${opts.graceSeconds} s): "not caught up" means the pipeline was still behind then.`,
+    description: `Tandem in \`tandem start\`'s shape (front thread for collection, core thread for the pipeline; embedded storage, \`storage.sync: full\`) in its own process, the sender in another: /v1/batch requests of ${opts.perRequest} track events for ${opts.users.toLocaleString('en-US')} users, offered at a fixed rate for ${o.seconds} s after a 2 s warm-up, a fresh data directory per rate. Latency of each committed membership change (enter or exit) from the arrival of the event that caused it to the apply stage's commit, as Tandem's histogram \`tandem_audience_change_delay_seconds\` counts it; quantiles are the upper bounds of the histogram's buckets (1, 2, 3, 5, 7.5, 10, 15, 20, 30, 50 ms ...); after sending stops, changes are waited for until none has come for 2 s (at most ${opts.graceSeconds} s): "not caught up" means the pipeline was still behind then.`,
     audiences: AUDIENCES.length,
     traits: TRAITS.length,
     runs,

@@ -1,3 +1,4 @@
+import type { SecretSource } from '../secrets/reference.js';
 import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js';
 import type { Clock } from '../core/clock.js';
 import { DestinationRefused, STRICT_GUARD, type DestinationGuard } from '../network/destination-guard.js';
@@ -43,7 +44,8 @@ export interface Channel {
 }
 
 export interface ChannelDeps {
-  env: NodeJS.ProcessEnv;
+  /** Where `{ env }` and `{ secret }` references are read at send time. */
+  secrets: SecretSource;
   links: TrackingLinks;
   store: DeliveryStore;
   clock: Clock;

@@ -6,12 +6,7 @@ import { describeAjvErrors } from '../core/json-schema.js';
 
 export const CHANNEL_KIND = 'channels';
 
-/** A secret is never stored: the definition names the environment variable that holds it. */
-export const SecretRef = Type.Object(
-  { env: Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$', description: 'Name of the environment variable holding the secret.' }) },
-  { additionalProperties: false, description: 'A secret by reference: `{ "env": "SMTP_PASSWORD" }`. Inline secrets are refused.' },
-);
-export type SecretRef = Static<typeof SecretRef>;
+import { SecretRef } from '../secrets/reference.js';
 
 const Duration = (d: string, description: string) => Type.String({ pattern: '^\\d+(\\.\\d+)?(ms|s|m|h|d|w)$', default: d, description });
 
@@ -124,20 +119,10 @@ export function checkChannel(body: ChannelDefinition): ChannelDefinition {
     const secretAt = errors.find((e) => e.keyword === 'type' && e.params && (e.params as { type: string }).type === 'object' && /password|authToken|secret|webhookUrl$/.test(e.instancePath));
     if (secretAt) {
       const path = `settings${secretAt.instancePath.replace(/\//g, '.')}`;
-      throw badRequest('inline_secret', `${path} must name an environment variable, e.g. { "env": "MY_SECRET" }; secrets are never stored inline`, path);
+      throw badRequest('inline_secret', `${path} must reference a secret: { "secret": "NAME" } (stored encrypted: PUT /api/v1/secrets/NAME) or { "env": "MY_SECRET" }; secrets are never stored inline`, path);
     }
     const p = describeAjvErrors(errors, 'settings');
     throw badRequest(p.code, p.message, p.path);
   }
   return { ...body, settings };
 }
-
-/** Reads a secret from the environment at send time; a missing variable is a configuration error (retried). */
-export function readSecret(ref: SecretRef | undefined, env: NodeJS.ProcessEnv, path: string): string | undefined {
-  if (ref === undefined) return undefined;
-  const value = env[ref.env];
-  if (value === undefined || value === '') throw new SecretMissing(`${path}: environment variable ${ref.env} is not set`);
-  return value;
-}
-
-export class SecretMissing extends Error {}

@@ -53,6 +53,21 @@ export const ConfigSchema = Type.Object(
       },
       { default: {} },
     ),
+    secrets: Type.Object(
+      {
+        keyFile: Type.Optional(Type.String({ description: 'File holding the master key that seals stored secrets (created with mode 0600 on first start; default <dataDir>/master.key). The environment variable TANDEM_MASTER_KEY (64 hex digits) takes precedence and is the choice for production: a key file beside the data protects a copied database, not a copied directory.' })),
+      },
+      { default: {} },
+    ),
+    metadata: Type.Object(
+      {
+        observe: Type.Boolean({
+          default: true,
+          description: 'Observe the schema of stored events in the fast loop (types, counts, first and last seen, null rates, distinct-count sketches, samples: docs/metadata.md). false: the observed schema stops growing; dictionary, lineage and governance keep working.',
+        }),
+      },
+      { default: {} },
+    ),
     delivery: Type.Object(
       {
         publicUrl: Type.Optional(Type.String({ description: 'Base URL that recipients reach this server at, for unsubscribe, open and click links (e.g. https://t.example.com). Default: the address the server listens on.' })),

@@ -1,3 +1,4 @@
+import { environmentSecrets, type SecretSource } from '../secrets/reference.js';
 import { join } from 'node:path';
 import type { DestinationGuard } from '../network/destination-guard.js';
 import type { Catalogs } from '../catalogs/catalogs.js';
@@ -30,7 +31,8 @@ export interface DeliveryDeps {
   /** Default base URL for links when delivery.publicUrl is not set (replaced by the listening address). */
   baseUrl: string;
   dataDir: string;
-  env?: NodeJS.ProcessEnv;
+  /** Where channels read `{ env }` and `{ secret }` references (default: the environment only). */
+  secrets?: SecretSource;
   /** The SSRF guard for HTTP channels (config network.allowPrivate); absent: every non-public address is refused. */
   destinations?: DestinationGuard;
   random?: () => number;
@@ -77,7 +79,7 @@ export class Delivery {
     const secret = store.secret('tracking-links', () => newSecret('', 32), clock.now());
     this.links = new TrackingLinks(secret, config.publicUrl ?? deps.baseUrl);
     const exportDir = config.exportDir ?? join(deps.dataDir, 'exports');
-    this.channels = new Channels(deps.definitions, { env: deps.env ?? process.env, links: this.links, store, clock, exportDir, destinations: deps.destinations });
+    this.channels = new Channels(deps.definitions, { secrets: deps.secrets ?? environmentSecrets(), links: this.links, store, clock, exportDir, destinations: deps.destinations });
     this.templates = new TemplateCache(deps.definitions);
     this.renderer = new TemplateRenderer((workspaceId) => deps.catalogs.lookup(workspaceId));
     this.exports = new AudienceExports(store, clock, exportDir);

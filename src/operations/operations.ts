@@ -1,3 +1,4 @@
+import { environmentSecrets, type SecretSource } from '../secrets/reference.js';
 import type { Registry } from 'prom-client';
 import type { DestinationGuard } from '../network/destination-guard.js';
 import type { Channels } from '../channels/registry.js';
@@ -23,7 +24,8 @@ export interface OperationsDeps {
   /** Series older than this are deleted (config operations.retention, default 90 days). */
   retentionMs: number;
   channels?: Pick<Channels, 'get'>;
-  env?: NodeJS.ProcessEnv;
+  /** Where PagerDuty routing keys (`{ env }`, `{ secret }`) are read (default: the environment only). */
+  secrets?: SecretSource;
   /** The SSRF guard for webhook and PagerDuty notifications (config network.allowPrivate); absent: non-public addresses refused. */
   destinations?: DestinationGuard;
   /** Base URL of this Tandem, for links in notifications. */
@@ -61,7 +63,7 @@ export class Operations {
     }, deps.registry);
     this.alerts = new AlertEngine({
       store: deps.store, recorder: this.recorder, baseUrl: deps.baseUrl,
-      notifier: { env: deps.env ?? process.env, channels: deps.channels, instance: 'tandem', guard: deps.destinations },
+      notifier: { secrets: deps.secrets ?? environmentSecrets(), channels: deps.channels, instance: 'tandem', guard: deps.destinations },
       onFiringChanged: (rule, severity, n) => this.feeds.prom.firing.set({ rule, severity }, n),
       onNotified: (o) => this.feeds.prom.notifications.inc({ target: o.target.split(':')[0], outcome: o.ok ? 'ok' : 'failed' }),
     });

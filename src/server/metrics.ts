@@ -22,6 +22,12 @@ export function createMetrics(options: { processMetrics?: boolean } = {}) {
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers: [registry],
     }),
+    membershipDelay: new Histogram({
+      name: 'tandem_audience_change_delay_seconds',
+      help: "The fast loop's latency: from the arrival of the event (or the instant of the timer) that changed an audience membership to the commit of that change.",
+      buckets: [0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1, 2, 5, 10, 30, 60, 300],
+      registers: [registry],
+    }),
   };
   return m;
 }

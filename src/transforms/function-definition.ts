@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { DefinitionKey } from '../catalogs/definition.js';
-import { SecretRef } from '../channels/definition.js';
+import { SecretRef } from '../secrets/reference.js';
 import { badRequest } from '../core/errors.js';
 import { compileFunction } from './compile.js';
 import { DEFAULT_LIMITS, FunctionSandbox, type SandboxLimits } from './sandbox.js';

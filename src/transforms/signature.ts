@@ -1,5 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { readSecret } from '../channels/definition.js';
+import { environmentSecrets, readSecret, type SecretSource } from '../secrets/reference.js';
 import { TandemError, unauthorized } from '../core/errors.js';
 import type { FunctionSignature } from './function-definition.js';
 
@@ -9,10 +9,10 @@ export function signBody(body: Buffer | string, secret: string, sig: Pick<Functi
 }
 
 /** Refuses (401) a webhook request whose signature header is missing or does not match, in constant time. */
-export function verifySignature(body: Buffer, headers: Record<string, string | string[] | undefined>, sig: FunctionSignature, env: NodeJS.ProcessEnv = process.env): void {
+export function verifySignature(body: Buffer, headers: Record<string, string | string[] | undefined>, sig: FunctionSignature, workspaceId: string, secrets: SecretSource = environmentSecrets()): void {
   let secret: string | undefined;
   try {
-    secret = readSecret(sig.secret, env, 'signature.secret');
+    secret = readSecret(sig.secret, secrets, workspaceId, 'signature.secret');
   } catch (error) {
     throw new TandemError('signature_unavailable', `${(error as Error).message}; the webhook cannot be verified`, 503);
   }

@@ -1,3 +1,4 @@
+import type { SecretSource } from '../secrets/reference.js';
 import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { Collector } from '../collect/collector.js';
@@ -26,6 +27,8 @@ export interface TransformsDeps {
   defaultWorkspace: string;
   registry?: Registry;
   onError?: (message: string) => void;
+  /** Where webhook signature secrets (`{ env }`, `{ secret }`) are read (default: the environment only). */
+  secrets?: SecretSource;
 }
 
 /** Transformations (docs/transformations.md): event functions, webhook sources and SQL models, wired in one place. */
@@ -39,7 +42,7 @@ export class Transforms {
     const catalogs = (ws: string) => deps.catalogs.lookup(ws);
     this.functions = new EventFunctions({ store: deps.store, catalogs, maxDepth: deps.maxDepth, registry: deps.registry, onError: deps.onError });
     deps.events.transformWith((batches) => this.functions.transform(batches));
-    this.webhooks = new WebhookSources({ store: deps.store, collector: deps.collector, catalogs, clock: deps.clock, defaultWorkspace: deps.defaultWorkspace });
+    this.webhooks = new WebhookSources({ store: deps.store, collector: deps.collector, catalogs, clock: deps.clock, defaultWorkspace: deps.defaultWorkspace, secrets: deps.secrets });
     this.sqlModels = new SqlModels({ store: deps.store, warehouse: deps.warehouse, sync: deps.sync, apply: deps.apply, catalogs: deps.catalogs, clock: deps.clock, onError: deps.onError });
     this.effects = {
       functionsChanged: (ws, key) => this.functionChanged(ws, key),

@@ -1,3 +1,4 @@
+import type { SecretSource } from '../secrets/reference.js';
 import type { Collector, PreparedBatch } from '../collect/collector.js';
 import type { Clock } from '../core/clock.js';
 import { badRequest, notFound, TandemError, unauthorized } from '../core/errors.js';
@@ -16,7 +17,8 @@ export interface WebhookSourcesDeps {
   clock: Clock;
   /** The workspace of a request that carries no write key. */
   defaultWorkspace: string;
-  env?: NodeJS.ProcessEnv;
+  /** Where signature secrets (`{ env }`, `{ secret }`) are read (default: the environment only). */
+  secrets?: SecretSource;
 }
 
 export interface WebhookRequest {
@@ -65,7 +67,7 @@ export class WebhookSources {
     const found = defs.find((d) => d.body.type === 'webhook' && d.body.source === source.key && d.body.enabled !== false);
     if (!found) throw new TandemError('not_found', `source '${source.key}' has no webhook function; define one (kind functions, type webhook, source: ${source.key})`, 404);
     const def = found.body;
-    if (def.signature) verifySignature(req.body, req.headers, def.signature, this.deps.env);
+    if (def.signature) verifySignature(req.body, req.headers, def.signature, source.workspaceId, this.deps.secrets);
     else if (req.writeKey === undefined) throw unauthorized(`send the write key of source '${source.key}' (HTTP Basic or ?writeKey=), or configure a signature on function '${found.key}'`);
 
     let payload: unknown;

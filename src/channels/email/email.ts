@@ -3,7 +3,8 @@ import { sha256 } from '../../core/ids.js';
 import type { TrackingLinks } from '../../delivery/links.js';
 import { htmlToText } from '../../templates/render.js';
 import { emailOf, unsubscribed, type Channel, type ChannelKind, type OutgoingMessage, type SendOutcome } from '../channel.js';
-import { readSecret, SecretMissing, type EmailSettings } from '../definition.js';
+import type { EmailSettings } from '../definition.js';
+import { readSecret, SecretMissing, type SecretSource } from '../../secrets/reference.js';
 
 const decodeAttr = (v: string) => v.replace(/&amp;/g, '&').replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>');
 const encodeAttr = (v: string) => v.replace(/&/g, '&amp;').replace(/"/g, '&quot;');
@@ -41,12 +42,12 @@ class EmailChannel implements Channel {
   constructor(
     private readonly workspaceId: string,
     private readonly settings: EmailSettings,
-    private readonly env: NodeJS.ProcessEnv,
+    private readonly secrets: SecretSource,
     private readonly links: TrackingLinks,
   ) {}
 
   private transporter(): Transporter {
-    const password = readSecret(this.settings.password, this.env, 'settings.password');
+    const password = readSecret(this.settings.password, this.secrets, this.workspaceId, 'settings.password');
     if (!this.transport || password !== this.password) {
       this.transport?.close();
       const s = this.settings;
@@ -112,5 +113,5 @@ class EmailChannel implements Channel {
 
 export const emailKind: ChannelKind = {
   type: 'email',
-  create: (workspaceId, def, deps) => new EmailChannel(workspaceId, def.settings as EmailSettings, deps.env, deps.links),
+  create: (workspaceId, def, deps) => new EmailChannel(workspaceId, def.settings as EmailSettings, deps.secrets, deps.links),
 };

@@ -1,13 +1,15 @@
 import { parseDuration } from '../../core/duration.js';
 import type { DestinationGuard } from '../../network/destination-guard.js';
 import { httpSend, type Channel, type ChannelKind, type OutgoingMessage, type SendOutcome } from '../channel.js';
-import { readSecret, SecretMissing, type SlackSettings } from '../definition.js';
+import type { SlackSettings } from '../definition.js';
+import { readSecret, SecretMissing, type SecretSource } from '../../secrets/reference.js';
 
 /** Slack incoming webhook: POST {"text": ...}. The webhook URL is a secret (it is the credential). */
 class SlackChannel implements Channel {
   constructor(
+    private readonly workspaceId: string,
     private readonly settings: SlackSettings,
-    private readonly env: NodeJS.ProcessEnv,
+    private readonly secrets: SecretSource,
     private readonly guard?: DestinationGuard,
   ) {}
 
@@ -16,7 +18,7 @@ class SlackChannel implements Channel {
     if (text === undefined || text.trim() === '') return { status: 'failed', retryable: false, reason: 'a Slack message needs text: use a template, or payload.text' };
     let url: string;
     try {
-      url = readSecret(this.settings.webhookUrl, this.env, 'settings.webhookUrl') as string;
+      url = readSecret(this.settings.webhookUrl, this.secrets, this.workspaceId, 'settings.webhookUrl') as string;
     } catch (error) {
       if (error instanceof SecretMissing) return { status: 'failed', retryable: true, reason: error.message };
       throw error;
@@ -34,5 +36,5 @@ class SlackChannel implements Channel {
 
 export const slackKind: ChannelKind = {
   type: 'slack',
-  create: (_workspaceId, def, deps) => new SlackChannel(def.settings as SlackSettings, deps.env, deps.destinations),
+  create: (workspaceId, def, deps) => new SlackChannel(workspaceId, def.settings as SlackSettings, deps.secrets, deps.destinations),
 };

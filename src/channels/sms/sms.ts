@@ -1,7 +1,8 @@
 import { parseDuration } from '../../core/duration.js';
 import type { DestinationGuard } from '../../network/destination-guard.js';
 import { httpSend, phoneOf, toE164, unsubscribed, type Channel, type ChannelKind, type OutgoingMessage, type SendOutcome } from '../channel.js';
-import { readSecret, SecretMissing, type SmsSettings } from '../definition.js';
+import type { SmsSettings } from '../definition.js';
+import { readSecret, SecretMissing, type SecretSource } from '../../secrets/reference.js';
 
 /**
  * SMS through a Twilio-compatible HTTP API: POST form-encoded To, From, Body to
@@ -9,8 +10,9 @@ import { readSecret, SecretMissing, type SmsSettings } from '../definition.js';
  */
 class SmsChannel implements Channel {
   constructor(
+    private readonly workspaceId: string,
     private readonly settings: SmsSettings,
-    private readonly env: NodeJS.ProcessEnv,
+    private readonly secrets: SecretSource,
     private readonly guard?: DestinationGuard,
   ) {}
 
@@ -25,7 +27,7 @@ class SmsChannel implements Channel {
     if (body === undefined || body.trim() === '') return { status: 'failed', retryable: false, reason: 'an SMS needs a body: use a template, or payload.body' };
     let token: string;
     try {
-      token = readSecret(s.authToken, this.env, 'settings.authToken') as string;
+      token = readSecret(s.authToken, this.secrets, this.workspaceId, 'settings.authToken') as string;
     } catch (error) {
       if (error instanceof SecretMissing) return { status: 'failed', retryable: true, reason: error.message };
       throw error;
@@ -57,5 +59,5 @@ class SmsChannel implements Channel {
 
 export const smsKind: ChannelKind = {
   type: 'sms',
-  create: (_workspaceId, def, deps) => new SmsChannel(def.settings as SmsSettings, deps.env, deps.destinations),
+  create: (workspaceId, def, deps) => new SmsChannel(workspaceId, def.settings as SmsSettings, deps.secrets, deps.destinations),
 };

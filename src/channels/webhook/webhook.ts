@@ -2,7 +2,8 @@ import { createHmac } from 'node:crypto';
 import { parseDuration } from '../../core/duration.js';
 import type { DestinationGuard } from '../../network/destination-guard.js';
 import { httpSend, type Channel, type ChannelKind, type OutgoingMessage, type SendOutcome } from '../channel.js';
-import { readSecret, SecretMissing, type WebhookSettings } from '../definition.js';
+import type { WebhookSettings } from '../definition.js';
+import { readSecret, SecretMissing, type SecretSource } from '../../secrets/reference.js';
 
 /** `sha256=<hex HMAC-SHA256 of the exact body bytes>`, as the X-Tandem-Signature header carries it. */
 export const signBody = (secret: string, body: string): string => `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
@@ -21,8 +22,9 @@ export function webhookBody(m: OutgoingMessage): { body: string } | { error: str
 
 class WebhookChannel implements Channel {
   constructor(
+    private readonly workspaceId: string,
     private readonly settings: WebhookSettings,
-    private readonly env: NodeJS.ProcessEnv,
+    private readonly secrets: SecretSource,
     private readonly guard?: DestinationGuard,
   ) {}
 
@@ -32,7 +34,7 @@ class WebhookChannel implements Channel {
     if ('error' in built) return { status: 'failed', retryable: false, reason: built.error };
     let secret: string | undefined;
     try {
-      secret = readSecret(s.secret, this.env, 'settings.secret');
+      secret = readSecret(s.secret, this.secrets, this.workspaceId, 'settings.secret');
     } catch (error) {
       if (error instanceof SecretMissing) return { status: 'failed', retryable: true, reason: error.message };
       throw error;
@@ -56,5 +58,5 @@ class WebhookChannel implements Channel {
 
 export const webhookKind: ChannelKind = {
   type: 'webhook',
-  create: (_workspaceId, def, deps) => new WebhookChannel(def.settings as WebhookSettings, deps.env, deps.destinations),
+  create: (workspaceId, def, deps) => new WebhookChannel(workspaceId, def.settings as WebhookSettings, deps.secrets, deps.destinations),
 };

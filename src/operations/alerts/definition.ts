@@ -1,3 +1,4 @@
+import { SecretRef } from '../../secrets/reference.js';
 import { Type, type Static } from '@sinclair/typebox';
 import { DefinitionKey } from '../../catalogs/definition.js';
 import { parseDuration } from '../../core/duration.js';
@@ -9,10 +10,9 @@ export const ALERTS_KIND = 'alerts';
 export const SEVERITIES = ['critical', 'error', 'warning', 'info'] as const;
 export type Severity = (typeof SEVERITIES)[number];
 
-const SecretRef = Type.Object({ env: Type.String({ minLength: 1 }) }, { additionalProperties: false, description: 'A secret read from this environment variable.' });
 
 export const NotifyTarget = Type.Union([
-  Type.Object({ pagerduty: Type.Object({ routingKey: Type.Union([SecretRef, Type.String({ minLength: 1 })], { description: 'The integration key of the PagerDuty service: { env: NAME } (preferred) or the key.' }), url: Type.Optional(Type.String({ description: 'Events API v2 endpoint (default https://events.pagerduty.com/v2/enqueue).' })) }, { additionalProperties: false }) }, { additionalProperties: false }),
+  Type.Object({ pagerduty: Type.Object({ routingKey: Type.Union([SecretRef, Type.String({ minLength: 1 })], { description: 'The integration key of the PagerDuty service: { secret: NAME } (stored encrypted: PUT /api/v1/secrets/NAME) or { env: NAME }. An inline key is accepted in definitions written before secrets existed; new ones are refused.' }), url: Type.Optional(Type.String({ description: 'Events API v2 endpoint (default https://events.pagerduty.com/v2/enqueue).' })) }, { additionalProperties: false }) }, { additionalProperties: false }),
   Type.Object({ webhook: Type.Object({ url: Type.String({ minLength: 1 }) }, { additionalProperties: false }) }, { additionalProperties: false }),
   Type.Object({ channel: Type.String({ minLength: 1, description: 'A channel key (email, slack or webhook channel).' }), to: Type.Optional(Type.String({ description: 'email: the recipient.' })) }, { additionalProperties: false }),
 ]);
@@ -103,6 +103,9 @@ export function checkAlert(a: AlertRule, known: { monitor(key: string): boolean;
   }
   a.notify?.forEach((t, i) => {
     if ('webhook' in t && !/^https?:\/\//.test(t.webhook.url)) throw badRequest('invalid_url', `notify[${i}].webhook.url must be an http(s) URL`, `notify[${i}].webhook.url`);
+    if ('pagerduty' in t && typeof t.pagerduty.routingKey === 'string') {
+      throw badRequest('inline_secret', `notify[${i}].pagerduty.routingKey must reference a secret: { "secret": "NAME" } (stored encrypted: PUT /api/v1/secrets/NAME) or { "env": "NAME" }; keys are never stored inline`, `notify[${i}].pagerduty.routingKey`);
+    }
     if ('pagerduty' in t && t.pagerduty.url !== undefined && !/^https?:\/\//.test(t.pagerduty.url)) throw badRequest('invalid_url', `notify[${i}].pagerduty.url must be an http(s) URL`, `notify[${i}].pagerduty.url`);
   });
   return a;

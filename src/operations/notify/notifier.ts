@@ -1,3 +1,4 @@
+import { readSecret, SecretMissing, type SecretSource } from '../../secrets/reference.js';
 import { STRICT_GUARD, type DestinationGuard } from '../../network/destination-guard.js';
 import type { Channels } from '../../channels/registry.js';
 import type { NotifyTarget } from '../alerts/definition.js';
@@ -11,7 +12,7 @@ export interface NotifyOutcome {
 }
 
 export interface NotifierDeps {
-  env: NodeJS.ProcessEnv;
+  secrets: SecretSource;
   /** The delivery channels (email, slack, webhook) a target may name; absent: channel targets fail. */
   channels?: Pick<Channels, 'get'>;
   /** `source` of PagerDuty events: which Tandem raised them. */
@@ -58,8 +59,13 @@ export async function notify(target: NotifyTarget, n: AlertNotice | GroupNotice,
     if (isGroup(n)) return await notifyGroup(name, target, n, deps);
     if ('pagerduty' in target) {
       const rk = target.pagerduty.routingKey;
-      const key = typeof rk === 'string' ? rk : deps.env[rk.env];
-      if (!key) return { target: name, ok: false, error: `environment variable ${(rk as { env: string }).env} is not set` };
+      let key: string;
+      try {
+        key = typeof rk === 'string' ? rk : (readSecret(rk, deps.secrets, n.labels.workspace ?? 'default', 'pagerduty.routingKey') as string);
+      } catch (error) {
+        if (error instanceof SecretMissing) return { target: name, ok: false, error: error.message };
+        throw error;
+      }
       return post(name, target.pagerduty.url ?? PAGERDUTY_EVENTS_URL, pagerDutyEvent(n, key, deps.instance), deps.timeoutMs, deps.guard);
     }
     if ('webhook' in target) {
