@@ -198,7 +198,8 @@ export interface Store {
   };
   audit: {
     add(entry: AuditEntry, at: number): Promise<void>;
-    list(workspaceId: string, limit: number): Promise<(AuditEntry & { id: number; at: number })[]>;
+    /** Newest first; `before` pages (only entries with an id below it). */
+    list(workspaceId: string, limit: number, before?: number): Promise<(AuditEntry & { id: number; at: number })[]>;
   };
   close(): Promise<void>;
 }

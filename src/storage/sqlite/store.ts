@@ -408,8 +408,8 @@ export function openSqliteStore(db: Sqlite, clock: Clock): Store {
           entry.workspaceId, at, entry.actor, entry.action, entry.target, entry.detail === undefined ? null : JSON.stringify(entry.detail),
         );
       },
-      async list(workspaceId, limit) {
-        const rows = prepared(db, 'SELECT * FROM audit WHERE workspace_id = ? ORDER BY id DESC LIMIT ?').all(workspaceId, limit) as {
+      async list(workspaceId, limit, before) {
+        const rows = prepared(db, 'SELECT * FROM audit WHERE workspace_id = ? AND id < ? ORDER BY id DESC LIMIT ?').all(workspaceId, before ?? Number.MAX_SAFE_INTEGER, limit) as {
           id: number; workspace_id: string; at: number; actor: string; action: string; target: string; detail: string | null;
         }[];
         return rows.map((r) => ({ id: r.id, workspaceId: r.workspace_id, at: r.at, actor: r.actor, action: r.action, target: r.target, detail: r.detail ? JSON.parse(r.detail) : undefined }));
