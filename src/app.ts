@@ -36,7 +36,7 @@ import { createSource } from './server/sources-routes.js';
 import { quarantineRoutes } from './server/quarantine-routes.js';
 import { trackingPlansRoutes } from './server/tracking-plans-routes.js';
 import { DuckDbWarehouse } from './storage/duckdb/warehouse.js';
-import { SqliteLog } from './storage/sqlite/log.js';
+import { openLog } from './storage/open-log.js';
 import { ApplyStage, type FactsProvider } from './apply/apply-stage.js';
 import { DefinitionRegistry } from './apply/registry.js';
 import { Audiences } from './audiences/audiences.js';
@@ -185,7 +185,7 @@ export async function createApp(options: AppOptions): Promise<App> {
   const store = openSqliteStore(db, clock);
   // Metadata (docs/metadata.md): the observed schema in memory, flushed to store.db every few seconds.
   const metadata = new Metadata({ db, store, clock, onError: (message) => logger.warn(message) });
-  const log = new SqliteLog(join(config.dataDir, 'log.db'), config.collect.partitions, config.storage.sync);
+  const log = await openLog(config);
   const warehouse = await DuckDbWarehouse.open(join(config.dataDir, 'warehouse.duckdb'), join(config.dataDir, 'store.db'));
   const metrics = createMetrics({ processMetrics: options.processMetrics ?? true });
   const firstStart = await bootstrap(store, options.adminToken ?? process.env.TANDEM_ADMIN_TOKEN);

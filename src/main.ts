@@ -6,15 +6,16 @@ import { workspaceCommands } from './workspace/cli.js';
 import { functionsCommand } from './transforms/functions-cli.js';
 import { migrateCommand } from './migrations/cli.js';
 import { importCommand } from './imports/cli.js';
-import { wholeNumber } from './core/cli-options.js';
+import { logLocation, wholeNumber } from './core/cli-options.js';
 
 const portNumber = wholeNumber(0, 65535);
 
-export function resolveConfig(opts: { config?: string; dataDir?: string; port?: number; host?: string }): Config {
+export function resolveConfig(opts: { config?: string; dataDir?: string; port?: number; host?: string; log?: string }): Config {
   const config = opts.config ? loadConfigFile(opts.config) : parseConfig({});
   if (opts.dataDir !== undefined) config.dataDir = opts.dataDir;
   if (opts.port !== undefined) config.port = opts.port;
   if (opts.host !== undefined) config.host = opts.host;
+  if (opts.log !== undefined) config.storage.log = opts.log;
   return config;
 }
 
@@ -48,6 +49,7 @@ export function program(): Command {
     .option('--port <n>', 'HTTP port (default 8080)', portNumber)
     .option('--host <host>', 'listen address (default 127.0.0.1)')
     .option('--config <file>', 'configuration file (YAML or JSON)')
+    .option('--log <location>', 'event log: embedded (default) or nats://host:port for NATS JetStream (docs/scale-out.md)', logLocation)
     .action(async (opts) => {
       const config = resolveConfig(opts);
       // The web console (docs/console.md) is built when console/dist is missing or stale, beside the start: the API
@@ -57,6 +59,7 @@ export function program(): Command {
       // Loaded on demand: the workspace commands only talk HTTP and start faster without the whole app.
       const server = config.pipeline.thread ? await startThreaded(config) : await startSingle(config);
       const lines = [`Tandem is running at ${server.url}`, `  data directory: ${config.dataDir}`];
+      if (config.storage.log !== 'embedded') lines.push(`  event log: NATS JetStream at ${config.storage.log}, stream ${config.storage.nats.stream}`);
       if (server.firstStart.adminToken) lines.push(`  admin token (shown once, stored hashed): ${server.firstStart.adminToken}`);
       if (server.firstStart.writeKey) lines.push(`  write key of source 'default' (shown once): ${server.firstStart.writeKey}`);
       lines.push(`  API reference: ${server.url}/api/v1/openapi.json`);

@@ -20,3 +20,9 @@ export const baseUrl = (value: string): string => {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new InvalidArgumentError('must be an http:// or https:// URL');
   return value.replace(/\/+$/, '');
 };
+
+/** Where the event log lives (config storage.log): `embedded`, or NATS URLs (nats://host:port, comma-separated). */
+export const logLocation = (value: string): string => {
+  if (value === 'embedded' || /^nats:\/\/[^\s,]+(,nats:\/\/[^\s,]+)*$/.test(value)) return value;
+  throw new InvalidArgumentError('must be embedded or nats://host:port (several separated by commas)');
+};

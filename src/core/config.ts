@@ -29,6 +29,19 @@ export const ConfigSchema = Type.Object(
           default: 'full',
           description: 'Durability of the log (log.db). full: fsync every group commit (survives power loss). normal: survives a killed process, not a power cut.',
         }),
+        log: Type.String({
+          default: 'embedded',
+          pattern: '^(embedded|nats://[^\\s,]+(,nats://[^\\s,]+)*)$',
+          description: 'Where the event log lives: embedded (log.db in the data directory) or a NATS JetStream server, nats://host:port (a cluster: several URLs separated by commas). See docs/scale-out.md.',
+        }),
+        nats: Type.Object(
+          {
+            stream: Type.String({ default: 'TANDEM_LOG', pattern: '^[A-Za-z0-9_-]+$', description: 'JetStream stream of the NATS log (created when missing).' }),
+            subjectPrefix: Type.String({ default: 'tandem.log', pattern: '^[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)*$', description: 'Subjects of the NATS log: <prefix>.<partition>, and <prefix>.rewritten.<partition> for batches rewritten by a privacy erasure.' }),
+            replicas: Type.Integer({ default: 1, minimum: 1, maximum: 5, description: 'Copies of the stream when it is created (3 in a NATS cluster; 1 on a single server).' }),
+          },
+          { default: {} },
+        ),
       },
       { default: {} },
     ),

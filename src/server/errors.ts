@@ -9,6 +9,10 @@ import { describeAjvErrors } from '../core/json-schema.js';
  */
 export function errorHandler(this: unknown, error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
   if (error instanceof TandemError) {
+    // Every 429 and 503 says when to come back; a limiter that knows sets it (or the error carries it), else 1 s.
+    if ((error.status === 429 || error.status === 503) && !reply.hasHeader('retry-after')) {
+      void reply.header('Retry-After', (error as { retryAfterSeconds?: number }).retryAfterSeconds ?? 1);
+    }
     void reply.status(error.status).send({ ...error.toJSON(), ...(error.details ? { errors: error.details } : {}) });
     return;
   }

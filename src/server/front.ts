@@ -18,7 +18,7 @@ import { systemClock } from '../core/clock.js';
 import type { Config } from '../core/config.js';
 import { LoadShare } from '../core/stage-loop.js';
 import { openSqlite } from '../storage/sqlite/database.js';
-import { SqliteLog } from '../storage/sqlite/log.js';
+import { openLog } from '../storage/open-log.js';
 import { openSqliteStore } from '../storage/sqlite/store.js';
 import { sourceLookup } from '../collect/source-lookup.js';
 import { collectRoutes } from './collect-routes.js';
@@ -42,7 +42,7 @@ export async function startFront(config: Config, logger: Logger, adminToken = pr
   const core = await startCore({ entry: new URL('./core-thread.ts', import.meta.url).href, config, adminToken }, logger);
   const clock = systemClock;
   const store = openSqliteStore(openSqlite(join(config.dataDir, 'store.db'), 'normal'), clock);
-  const log = new SqliteLog(join(config.dataDir, 'log.db'), config.collect.partitions, config.storage.sync);
+  const log = await openLog(config);
   log.onAppend(() => core.send({ op: 'appended' }));
   const plans = new TrackingPlans(store, (message) => logger.warn(message));
   const pool = config.collect.threads > 0
