@@ -7,6 +7,8 @@ import { Collector } from './collect/collector.js';
 import { Quarantine } from './collect/quarantine/quarantine.js';
 import { TrackingPlans } from './collect/tracking-plan/check.js';
 import { RateLimiter } from './collect/rate-limit.js';
+import { BacklogGuard } from './collect/backlog.js';
+import { EVENTS_CONSUMER } from './events/events-stage.js';
 import { systemClock, type Clock } from './core/clock.js';
 import type { Config } from './core/config.js';
 import { parseDuration } from './core/duration.js';
@@ -411,6 +413,7 @@ export async function createApp(options: AppOptions): Promise<App> {
       config: config.collect,
       metrics,
       sourceByWriteKey,
+      backlog: new BacklogGuard(log, (p) => store.events.offset(EVENTS_CONSUMER, p), config.collect.maxBacklog, clock),
     },
     ready: async () => (await store.workspaces.get(DEFAULT_WORKSPACE)) !== undefined,
     onSourcesChange: sourcesChanged,

@@ -129,6 +129,11 @@ export const ConfigSchema = Type.Object(
         maxDepth: Type.Integer({ default: 32, minimum: 2, maximum: 256, description: 'Deepest nesting of objects and arrays inside one message.' }),
         dedupWindow: Type.String({ default: '7d', description: 'How long a messageId is remembered for exact deduplication (e.g. 24h, 7d).' }),
         partitions: Type.Integer({ default: 1, minimum: 1, maximum: 256, description: 'Log partitions; messages are routed by a hash of userId, else anonymousId.' }),
+        maxBacklog: Type.Integer({
+          default: 0,
+          minimum: 0,
+          description: 'Log records (one per accepted request and partition) written but not yet processed by the pipeline beyond which collection answers 503 with Retry-After (0: no bound; the log on disk absorbs bursts, memory stays bounded either way). Size it to the disk (docs/reliability.md).',
+        }),
         rateLimit: Type.Object(
           {
             eventsPerSecond: Type.Number({ default: 200_000, exclusiveMinimum: 0, description: 'Default sustained events per second per write key.' }),

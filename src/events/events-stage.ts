@@ -9,7 +9,9 @@ export type EventListener = (events: StoredEvent[]) => void;
 /** Rewrites log records' entries before they are deduplicated and stored (event functions: src/transforms). */
 export type EntriesTransform = (batches: AcceptBatch[]) => Promise<AcceptBatch[]>;
 
-const CONSUMER = 'events';
+/** The events stage's name in consumer_offsets (also read by collection's backlog guard). */
+export const EVENTS_CONSUMER = 'events';
+const CONSUMER = EVENTS_CONSUMER;
 const RECORDS_PER_READ = 8;
 
 /**

@@ -8,6 +8,7 @@ import type { CollectPool } from '../collect/collect-pool.js';
 import type { Log } from '../core/ports/log.js';
 import { MessageTypes, RawBatch, RawMessageSchemas } from '../collect/message.js';
 import type { RateLimiter } from '../collect/rate-limit.js';
+import type { BacklogGuard } from '../collect/backlog.js';
 import type { LoadShare } from '../core/stage-loop.js';
 import type { Clock } from '../core/clock.js';
 import type { Config } from '../core/config.js';
@@ -28,6 +29,8 @@ export interface CollectRouteDeps {
   config: Config['collect'];
   metrics: Metrics;
   sourceByWriteKey(writeKey: string): Promise<Source | undefined>;
+  /** Refuses collection with 503 while the pipeline's backlog is over collect.maxBacklog (absent: no bound). */
+  backlog?: BacklogGuard;
 }
 
 const Accepted = Type.Object({
@@ -68,6 +71,10 @@ export async function collectRoutes(app: FastifyInstance, deps: CollectRouteDeps
       deps.metrics.rateLimited.inc();
       throw error;
     }
+  });
+  // Backpressure on the pipeline's backlog, also before the body is read: a refused request costs next to nothing.
+  if (deps.backlog) app.addHook('onRequest', async (request) => {
+    if (request.method === 'POST') await deps.backlog!.check();
   });
 
   app.addHook('onError', async (_request, _reply, error) => {

@@ -10,6 +10,8 @@ import { Worker } from 'node:worker_threads';
 import Fastify, { LogController, type FastifyBaseLogger } from 'fastify';
 import type { Logger } from 'pino';
 import { AggregatorRegistry, type MetricObjectWithValues, type MetricValue } from 'prom-client';
+import { BacklogGuard } from '../collect/backlog.js';
+import { EVENTS_CONSUMER } from '../events/events-stage.js';
 import { CollectPool } from '../collect/collect-pool.js';
 import { Collector } from '../collect/collector.js';
 import { RateLimiter } from '../collect/rate-limit.js';
@@ -90,6 +92,7 @@ export async function startFront(config: Config, logger: Logger, adminToken = pr
     config: config.collect,
     metrics,
     sourceByWriteKey: sources.byWriteKey,
+    backlog: new BacklogGuard(log, (p) => store.events.offset(EVENTS_CONSUMER, p), config.collect.maxBacklog, clock),
   });
   const url = await http.listen({ host: config.host, port: config.port });
   core.send({ op: 'listening', url });

@@ -116,7 +116,7 @@ export class Users {
   /** Password login: a new session. The same answer for an unknown name and a wrong password; repeated failures are throttled. */
   async login(name: string, password: string): Promise<{ token: string; session: SessionRecord }> {
     const wait = this.throttle.retryAfter(name);
-    if (wait > 0) throw new TandemError('too_many_attempts', `too many failed sign-ins for '${name}'; try again in ${Math.ceil(wait / 60_000)} minute(s)`, 429, 'name');
+    if (wait > 0) throw Object.assign(new TandemError('too_many_attempts', `too many failed sign-ins for '${name}'; try again in ${Math.ceil(wait / 60_000)} minute(s)`, 429, 'name'), { retryAfterSeconds: Math.ceil(wait / 1000) });
     const user = this.deps.store.get(name);
     if (!user) {
       this.decoy ??= hashPassword('not a password of anyone');
