@@ -70,7 +70,8 @@ export async function startTandemChild(options: { config?: string | ((dir: strin
     args.push('--config', join(dir, 'tandem.yaml'));
   }
   const child = spawn(process.execPath, [...(options.node ?? []), ...args], { cwd: ROOT, env: { ...process.env, TANDEM_ADMIN_TOKEN: BENCH_ADMIN_TOKEN }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const [, key] = await waitFor(child, /write key of source 'default' \(shown once\): (\S+)/, 'tandem');
+  // Three minutes: two threads load the sources through tsx, which takes over a minute on a loaded shared machine.
+  const [, key] = await waitFor(child, /write key of source 'default' \(shown once\): (\S+)/, 'tandem', 180_000);
   child.stdout!.resume();
   child.stderr!.resume();
   return { url: `http://127.0.0.1:${port}`, auth: `Basic ${Buffer.from(`${key}:`).toString('base64')}`, child, dir };

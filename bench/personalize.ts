@@ -1,10 +1,11 @@
 // `npm run bench -- personalize [--rate 2000] [--seconds 10] [--warmup 2] [--visitors 2000] [--niceness 19,0] [--no-write]`
 //
-// POST /v1/personalize against `tandem start` (a child process: the front forwards the call to the core thread)
+// POST /v1/personalize against `tandem start` (a child process: the front thread answers it, the core thread writes the decision log)
 // with 20 audiences, 3 decision points (rules with catalog stock and a cap, propensity, a LinUCB bandit with
 // context and catalog features) and a geo database, at a fixed open-loop rate; side by side in the same run with
 // a bare node:http server (the ceiling: parse the body, answer) at the same rate and bodies.
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -45,6 +46,25 @@ function parseArgs(args: string[]): Options {
 
 
 
+
+/** CPU seconds (user + system, every thread) a process has used so far, from /proc (Linux; 0 elsewhere). */
+function cpuSeconds(pid: number | undefined): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+    // utime and stime are fields 14 and 15 of the line (11 and 12 after the command), in clock ticks (100 per second).
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+/** The load, and the server's CPU per answered request over the whole run (warm-up included). */
+async function measured(s: Server, job: Record<string, unknown>): Promise<Paced & { cpuMsPerRequest: number }> {
+  const before = cpuSeconds(s.child.pid);
+  const r = await load(job);
+  const total = Math.round(Number(job.rate) * (Number(job.seconds) + Number(job.warmup)));
+  return { ...r, cpuMsPerRequest: ((cpuSeconds(s.child.pid) - before) * 1000) / total };
+}
 
 function load(job: Record<string, unknown>): Promise<Paced> {
   return new Promise((resolve, reject) => {
@@ -130,7 +150,7 @@ export async function run(args: string[]): Promise<void> {
   const command = `npm run bench -- personalize${args.length ? ` ${args.join(' ')}` : ''}`;
   const startLoad = loadavg();
   const baseline = await startBaseline();
-  const runs: { niceness: number; result: Paced }[] = [];
+  const runs: { niceness: number; result: Paced & { cpuMsPerRequest: number } }[] = [];
   let sample: unknown;
   try {
     for (const niceness of o.niceness) {
@@ -140,10 +160,10 @@ export async function run(args: string[]): Promise<void> {
         const r = await fetch(`${tandem.url}/v1/personalize`, { method: 'POST', headers: { authorization: tandem.auth, 'content-type': 'application/json' }, body: JSON.stringify({ anonymousId: 'a42', decisions: DECISIONS, context: { ip: '1.0.0.7' } }) });
         sample = await r.json();
         // The ceiling just before each Tandem phase, so both see the machine in the same state.
-        const b = await load(job(baseline, '/v1/track', o));
+        const b = await measured(baseline, job(baseline, '/v1/track', o));
         console.error(`ceiling: p50 ${n(b.p50, 2)} ms p99 ${n(b.p99, 2)} ms at ${n(b.achievedRate)} req/s`);
-        const t = await load(job(tandem, '/v1/personalize', o));
-        console.error(`tandem (core niceness ${niceness}): p50 ${n(t.p50, 2)} ms p99 ${n(t.p99, 2)} ms at ${n(t.achievedRate)} req/s (${t.non2xx} non-2xx, ${t.errors} errors)`);
+        const t = await measured(tandem, job(tandem, '/v1/personalize', o));
+        console.error(`tandem (core niceness ${niceness}): p50 ${n(t.p50, 2)} ms p99 ${n(t.p99, 2)} ms at ${n(t.achievedRate)} req/s (${t.non2xx} non-2xx, ${t.errors} errors), ${n(t.cpuMsPerRequest, 3)} ms CPU per request`);
         runs.push({ niceness, result: t }, { niceness: -1, result: b });
       } finally {
         await stop(tandem);
@@ -153,19 +173,22 @@ export async function run(args: string[]): Promise<void> {
     await stop(baseline);
   }
   const endLoad = loadavg();
-  const row = (name: string, p: Paced) => `| ${name} | ${n(p.offeredRate)} | ${n(p.achievedRate)} | ${n(p.p50, 2)} | ${n(p.p90, 2)} | **${n(p.p99, 2)}** | ${n(p.p999, 2)} | ${n(p.max, 1)} | ${p.non2xx + p.errors} | ${n(p.maxSendLateMs, 1)} |`;
+  const row = (name: string, p: Paced & { cpuMsPerRequest: number }) =>
+    `| ${name} | ${n(p.offeredRate)} | ${n(p.achievedRate)} | ${n(p.p50, 2)} | ${n(p.p90, 2)} | **${n(p.p99, 2)}** | ${n(p.p999, 2)} | ${n(p.max, 1)} | ${p.non2xx + p.errors} | ${n(p.maxSendLateMs, 1)} | ${n(p.cpuMsPerRequest, 3)} |`;
   const section = [
     '## personalize',
     '',
     `\`${command}\` on ${new Date().toISOString().slice(0, 10)}: ${cpus().length} CPUs (${cpus()[0]?.model.trim()}), shared; load average ${startLoad.map((l) => l.toFixed(2)).join(' ')} before, ${endLoad.map((l) => l.toFixed(2)).join(' ')} after.`,
     '',
-    `POST /v1/personalize against \`tandem start\` (front thread forwarding to the core thread over loopback; \`pipeline.niceness\` 19 is the default), ${o.visitors} known visitors, 20 audiences,`,
+    `POST /v1/personalize against \`tandem start\` (answered on the front thread, which reads store.db on its own connection and sends decision-log writes to the core thread; \`pipeline.niceness\` 19 is the default), ${o.visitors} known visitors, 20 audiences,`,
     '3 decision points per call (`hero`: rules over 9 offers with catalog stock conditions, audience conditions and a cap; `recs`: propensity;',
-    '`banner`: LinUCB over 4 offers with 4 context and catalog features), a geo database, 10% holdouts; every decision logged in SQLite.',
+    '`banner`: LinUCB over 4 offers with 4 context and catalog features), a geo database, 10% holdouts; every decision logged in SQLite (by the core, in batches).',
     `Open loop at a fixed rate for ${o.seconds} s after ${o.warmup} s of warm-up; the ceiling is a bare node:http server that parses the same bodies, at the same rate, in the same run.`,
     '',
-    '| target | offered req/s | achieved req/s | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | failed | sender late max ms |',
-    '|---|---|---|---|---|---|---|---|---|---|',
+    'CPU ms/req: CPU time of the whole server process (every thread: front, core, collect threads) during the load, divided by the requests sent; on a shared machine it is inflated by contention.',
+    '',
+    '| target | offered req/s | achieved req/s | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | failed | sender late max ms | CPU ms/req |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
     ...runs.map((r) => row(r.niceness < 0 ? 'ceiling (bare node:http), just before' : `Tandem /v1/personalize, core niceness ${r.niceness}`, r.result)),
     '',
     ...runs.filter((r) => r.niceness >= 0).map((r) => `Target p99 under 10 ms at ${n(o.rate)} requests/s, core niceness ${r.niceness}: **${r.result.p99 < 10 && r.result.achievedRate > o.rate * 0.97 ? 'met' : 'not met'}** in this run.`),

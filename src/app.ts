@@ -85,7 +85,8 @@ import { openSqliteModelStore } from './storage/sqlite/model-store.js';
 import { modelSendTimes } from './journeys/best-time.js';
 import { Metadata, observeApplyCommits } from './metadata/metadata.js';
 import { metadataRoutes } from './server/metadata-routes.js';
-import { Personalizer } from './personalize/personalizer.js';
+import { Personalizer, type PersonalizerDeps } from './personalize/personalizer.js';
+import { LeanProfiles, sourceKeysOf } from './profiles/lean-view.js';
 import { GeoDatabase } from './personalize/geo.js';
 import { personalizeAdminRoutes, personalizeRoutes } from './server/personalize-routes.js';
 import { openSqlitePersonalizeStore } from './storage/sqlite/personalize-store.js';
@@ -115,7 +116,7 @@ export interface AppOptions {
   /** Node.js process metrics on /metrics (false on the core thread: the front reports them for the process). */
   processMetrics?: boolean;
   /** Told of changes that the front thread's caches hold (src/server/front.ts), when collection is answered there. */
-  front?: { sourcesChanged(): void; plansChanged(workspaceId: string): void };
+  front?: { sourcesChanged(): void; plansChanged(workspaceId: string): void; personalize?: PersonalizerDeps['relay'] };
 }
 
 export interface App {
@@ -341,9 +342,12 @@ export async function createApp(options: AppOptions): Promise<App> {
 
   // Personalization (docs/personalization.md): answered from the fast loop's state; rewards from stored events.
   const personalizer = new Personalizer({
-    definitions: store.definitions, profiles, catalogs: (ws) => catalogs.lookup(ws), store: openSqlitePersonalizeStore(db), clock,
+    definitions: store.definitions, catalogs: (ws) => catalogs.lookup(ws), store: openSqlitePersonalizeStore(db), clock,
+    profiles: new LeanProfiles({ identity, apply: applyStore, privacy: openSqlitePrivacyStore(db), rules: (ws) => identityRules.for(ws), sourceKeys: sourceKeysOf(store.sources) }),
     geo: config.personalize.geoDatabase ? GeoDatabase.fromFile(config.personalize.geoDatabase) : undefined,
     onError: (message) => logger.warn(message),
+    // Under `tandem start` the front thread answers /v1/personalize (src/personalize/front.ts).
+    relay: options.front?.personalize,
   });
   events.subscribe((stored) => personalizer.onStored(stored));
   privacy.hooks.push({ name: 'personalize', erase: async (workspaceId, profileIds) => personalizer.eraseProfiles(workspaceId, profileIds) });

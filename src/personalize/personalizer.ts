@@ -4,7 +4,7 @@ import type { Clock } from '../core/clock.js';
 import { badRequest } from '../core/errors.js';
 import type { Store, StoredEvent } from '../core/ports/store.js';
 import { unitInterval } from '../experiments/assign.js';
-import type { ProfileView } from '../profiles/profiles.js';
+import type { LeanProfile } from '../profiles/lean-view.js';
 import type { DecisionRecord, PersonalizeStore } from '../storage/sqlite/personalize-store.js';
 import { requestContext, type ContextInput, type RequestContext } from './context.js';
 import { compileDecision, DECISION_ID_PROPERTY, DECISION_KIND, type CompiledDecision, type DecisionBody } from './definition.js';
@@ -13,6 +13,7 @@ import { featureValues, INTERCEPT, vectorOf } from './features.js';
 import type { GeoDatabase } from './geo.js';
 import { newArm, observe, posterior, reward, type ArmModel, type ArmPosterior } from './linear-bandit.js';
 import { choose } from './policy.js';
+import type { PersonalizeWrite, RelayedReward } from './relayed-store.js';
 import { decisionResults, type DecisionResults } from './results.js';
 
 export interface PersonalizeRequest {
@@ -40,7 +41,8 @@ export interface PersonalizeAnswer extends Exposed {
 
 export interface PersonalizerDeps {
   definitions: Store['definitions'];
-  profiles: { lookup(workspaceId: string, type: string, value: string): Promise<ProfileView | undefined> };
+  /** The lean read (src/profiles/lean-view.ts): one identifier lookup, the profile's traits, memberships, values and consent. */
+  profiles: { lookup(workspaceId: string, type: string, value: string): Promise<LeanProfile | undefined> };
   catalogs: (workspaceId: string) => CatalogLookup;
   store: PersonalizeStore;
   clock: Clock;
@@ -48,6 +50,11 @@ export interface PersonalizerDeps {
   /** Thompson sampling and random holdout control draws (seeded in tests). */
   random?: () => number;
   onError(message: string): void;
+  /**
+   * Set on the core thread of `tandem start`, where the front thread answers /v1/personalize and holds the bandit
+   * models: rewards the events stage stores, and definition changes, go to it (docs/personalization.md#threads).
+   */
+  relay?: { rewards(rewards: RelayedReward[]): void; changed(workspaceId: string, kind?: string, key?: string, deleted?: boolean): void };
 }
 
 interface Workspace {
@@ -77,6 +84,8 @@ export class Personalizer {
   /** Their impressions per workspace, decision, visitor and offer, which caps count with the written ones. */
   private readonly pendingImpressions = new Map<string, number>();
   private writeTimer: NodeJS.Timeout | undefined;
+  /** Profiles erased in the last minute (core thread): decisions relayed for them afterwards are dropped. */
+  private readonly erased = new Map<string, number>();
 
   constructor(private readonly deps: PersonalizerDeps) {
     this.random = deps.random ?? Math.random;
@@ -158,6 +167,7 @@ export class Personalizer {
   /** A decision or the settings changed (API or apply): definitions are read again; a deleted decision's log goes. */
   changed(workspaceId: string, kind?: string, key?: string, deleted = false): void {
     this.workspaces.delete(workspaceId);
+    this.deps.relay?.changed(workspaceId, kind, key, deleted);
     if (kind === DECISION_KIND && key !== undefined) {
       this.flush();
       this.bandits.delete(`${workspaceId}\u0000${key}`);
@@ -199,12 +209,37 @@ export class Personalizer {
 
   /** Rewards: a tracked event that names a decision (property decision_id) and is one of its reward events. */
   onStored(events: StoredEvent[]): void {
+    const rewards: RelayedReward[] = [];
     for (const e of events) {
       const id = e.message.properties?.[DECISION_ID_PROPERTY];
       if (e.message.type !== 'track' || typeof id !== 'string' || typeof e.message.event !== 'string') continue;
-      this.rewardEvent(e.workspaceId, id, e.message.event, Date.parse(e.message.timestamp)).catch((error: Error) =>
-        this.deps.onError(`personalize: reward of decision ${id} failed: ${error.message}`),
-      );
+      rewards.push({ workspaceId: e.workspaceId, id, event: e.message.event, at: Date.parse(e.message.timestamp) });
+    }
+    if (rewards.length === 0) return;
+    if (this.deps.relay) return this.deps.relay.rewards(rewards);
+    this.reward(rewards);
+  }
+
+  /** Records rewards (from onStored here, or relayed from the core thread to the front). */
+  reward(rewards: RelayedReward[]): void {
+    for (const r of rewards) {
+      this.rewardEvent(r.workspaceId, r.id, r.event, r.at).catch((error: Error) => this.deps.onError(`personalize: reward of decision ${r.id} failed: ${error.message}`));
+    }
+  }
+
+  /**
+   * Core thread: writes relayed by the front (RelayedPersonalizeStore), in one transaction per message. Decisions
+   * of a profile erased in the last minute are dropped: the front may have answered them just before the erasure.
+   */
+  applyRelayed(writes: PersonalizeWrite[]): void {
+    const store = this.deps.store;
+    for (const w of writes) {
+      if (w.op === 'record') {
+        const rows = this.erased.size ? w.rows.filter((r) => r.profileId === null || !this.erased.has(`${r.workspaceId}\u0000${r.profileId}`)) : w.rows;
+        if (rows.length) store.record(rows);
+      } else if (w.op === 'reward') store.reward(w.workspaceId, w.id, w.value, w.event, w.at);
+      else if (w.op === 'saveModels') store.saveModels(w.workspaceId, w.decision, w.models, w.at);
+      else store.forget(w.workspaceId, w.decision);
     }
   }
 
@@ -230,6 +265,9 @@ export class Personalizer {
   /** Erasure: the profiles' decisions go (decisions made before a visitor had a profile carry only the visitor id). */
   eraseProfiles(workspaceId: string, profileIds: string[]): number {
     this.writeDecisions();
+    const now = this.deps.clock.now();
+    for (const [key, at] of this.erased) if (at < now - 60_000) this.erased.delete(key);
+    if (this.deps.relay) for (const id of profileIds) this.erased.set(`${workspaceId}\u0000${id}`, now);
     return this.deps.store.eraseProfiles(workspaceId, profileIds);
   }
 
@@ -321,7 +359,7 @@ export class Personalizer {
 
     const offer = chosen.offer === undefined ? undefined : decision.offers.find((o) => o.key === chosen.offer)!;
     const record: DecisionRecord = {
-      id: `dcn_${randomBytes(12).toString('base64url')}`,
+      id: `dcn_${randomId()}`,
       workspaceId, decision: decision.key, version: decision.version, visitor: r.visitor, profileId: r.profileId,
       group: inHoldout ? 'holdout' : 'policy', offer: offer?.key ?? null, policy: inHoldout ? `holdout:${holdout!.control ?? 'random'}` : policy.type,
       features, scores: chosen.scores, ineligible, at: r.now, reward: null, rewardedAt: null, rewardEvent: null,
@@ -366,7 +404,7 @@ export class Personalizer {
     return arm.post;
   }
 
-  private async profileOf(workspaceId: string, request: PersonalizeRequest): Promise<ProfileView | undefined> {
+  private async profileOf(workspaceId: string, request: PersonalizeRequest): Promise<LeanProfile | undefined> {
     if (request.userId) {
       const p = await this.deps.profiles.lookup(workspaceId, 'user_id', request.userId);
       if (p) return p;
@@ -397,18 +435,18 @@ export class Personalizer {
 }
 
 /** The profile as conditions read it (an unknown visitor: no traits, memberships or consent). */
-function conditionProfile(profile: ProfileView | undefined, visitor: string): ConditionProfile {
+function conditionProfile(profile: LeanProfile | undefined, visitor: string): ConditionProfile {
   if (!profile) return { id: visitor, traits: {}, computed: {}, identifiers: [], audiences: [], subscriptions: {} };
-  const subscriptions: ConditionProfile['subscriptions'] = {};
-  for (const [group, s] of Object.entries(profile.subscriptions ?? {})) if (s.status === 'subscribed' || s.status === 'unsubscribed') subscriptions[group] = s.status;
-  return {
-    id: profile.id,
-    traits: profile.traits as Record<string, unknown>,
-    computed: profile.computed as Record<string, unknown>,
-    identifiers: profile.identifiers.map((i) => ({ type: i.type, value: i.value })),
-    audiences: profile.audiences,
-    subscriptions,
-  };
+  return { id: profile.id, traits: profile.traits, computed: profile.computed, identifiers: profile.identifiers, audiences: profile.audiences, subscriptions: profile.subscriptions };
+}
+
+/** 12 random bytes as base64url, from a pool: a randomBytes call per decision cost about a fifth of deciding (profiled). */
+let pool = Buffer.alloc(0);
+let poolAt = 0;
+function randomId(): string {
+  if (poolAt + 12 > pool.length) (pool = randomBytes(12 * 512)), (poolAt = 0);
+  poolAt += 12;
+  return pool.toString('base64url', poolAt - 12, poolAt);
 }
 
 const impressionKey = (workspaceId: string, decision: string, visitor: string, offer: string) => `${workspaceId}\u0000${decision}\u0000${visitor}\u0000${offer}`;

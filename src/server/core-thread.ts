@@ -9,6 +9,8 @@ import pino from 'pino';
 import { createApp } from '../app.js';
 import type { Config } from '../core/config.js';
 import { lowerThreadPriority } from '../core/thread-priority.js';
+import type { PersonalizeFromCore, PersonalizeToCore } from '../personalize/front.js';
+import { RelayedWrites } from '../personalize/relayed-store.js';
 
 export interface CoreThreadData {
   entry: string;
@@ -20,14 +22,16 @@ export type ToCore =
   | { op: 'appended' }
   | { op: 'listening'; url: string }
   | { op: 'metrics'; id: number }
-  | { op: 'close' };
+  | { op: 'close' }
+  | PersonalizeToCore;
 
 export type FromCore =
   | { op: 'ready'; port: number; firstStart: { adminToken?: string; writeKey?: string } }
   | { op: 'sourcesChanged' }
   | { op: 'plansChanged'; workspaceId: string }
   | { op: 'metrics'; id: number; json: unknown[] }
-  | { op: 'closed' };
+  | { op: 'closed' }
+  | PersonalizeFromCore;
 
 const data = workerData as CoreThreadData;
 const port = parentPort!;
@@ -37,13 +41,24 @@ if (data.config.pipeline.niceness > 0) lowerThreadPriority(data.config.pipeline.
 
 // The front answers /v1 itself: no collect threads here, and the pipeline has the whole loop (no request to yield to).
 const config: Config = { ...data.config, host: '127.0.0.1', port: 0, collect: { ...data.config.collect, threads: 0 } };
+const logger = pino({ level: config.logLevel });
 const app = await createApp({
   config,
   adminToken: data.adminToken,
-  logger: pino({ level: config.logLevel }),
+  logger,
   processMetrics: false,
-  front: { sourcesChanged: () => send({ op: 'sourcesChanged' }), plansChanged: (workspaceId) => send({ op: 'plansChanged', workspaceId }) },
+  front: {
+    sourcesChanged: () => send({ op: 'sourcesChanged' }),
+    plansChanged: (workspaceId) => send({ op: 'plansChanged', workspaceId }),
+    // The front answers /v1/personalize and holds the bandit models (src/personalize/front.ts).
+    personalize: {
+      rewards: (rewards) => send({ op: 'personalizeRewards', rewards }),
+      changed: (workspaceId, kind, key, deleted) => send({ op: 'personalizeChanged', workspaceId, kind, key, deleted }),
+    },
+  },
 });
+// The front's decision log, reward and model writes: this thread stays store.db's one writer.
+const personalizeWrites = new RelayedWrites((writes) => app.personalizer.applyRelayed(writes), (seq) => send({ op: 'personalizeAck', seq }), (message) => logger.warn(message));
 await app.http.listen({ host: '127.0.0.1', port: 0 });
 const address = app.http.server.address();
 send({ op: 'ready', port: typeof address === 'object' && address ? address.port : 0, firstStart: app.firstStart });
@@ -59,7 +74,11 @@ port.on('message', async (m: ToCore) => {
     case 'metrics':
       send({ op: 'metrics', id: m.id, json: await app.metrics.registry.getMetricsAsJSON() });
       return;
+    case 'personalizeWrites':
+      personalizeWrites.receive(m.seq, m.writes);
+      return;
     case 'close':
+      personalizeWrites.drain();
       await app.close();
       send({ op: 'closed' });
       return;

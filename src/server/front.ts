@@ -30,8 +30,8 @@ import { forwarder } from './forward.js';
 import { createMetrics } from './metrics.js';
 import { opsRoutes } from './ops-routes.js';
 
-/** The paths the front answers itself; everything else goes to the core thread. */
-const FRONT_PATHS = /^\/(?:v1\/(?:identify|track|page|screen|group|alias|batch|import)|healthz|readyz|metrics)(?:\?|$)/;
+/** The paths the front answers itself (personalize too: src/personalize/front.ts); everything else goes to the core thread. */
+const FRONT_PATHS = /^\/(?:v1\/(?:identify|track|page|screen|group|alias|batch|import|personalize)|healthz|readyz|metrics)(?:\?|$)/;
 
 export interface Front {
   url: string;
@@ -41,6 +41,8 @@ export interface Front {
 
 /** Starts the core thread, then the front on the configured address. */
 export async function startFront(config: Config, logger: Logger, adminToken = process.env.TANDEM_ADMIN_TOKEN): Promise<Front> {
+  // Personalization's modules load on this thread while the core thread starts (two loads at once, not one after the other).
+  const personalizeModule = import('../personalize/front.js');
   const core = await startCore({ entry: new URL('./core-thread.ts', import.meta.url).href, config, adminToken }, logger);
   const clock = systemClock;
   const store = openSqliteStore(openSqlite(join(config.dataDir, 'store.db'), 'normal'), clock);
@@ -51,7 +53,13 @@ export async function startFront(config: Config, logger: Logger, adminToken = pr
     ? await CollectPool.start(config.collect.threads, { storeFile: join(config.dataDir, 'store.db'), limits: config.collect, partitions: log.partitions })
     : undefined;
   const sources = sourceLookup(store, plans);
+  const collector = new Collector(log, plans, config.collect);
+  const personalize = (await personalizeModule).frontPersonalize({
+    config, file: join(config.dataDir, 'store.db'), store, collector, log, clock, sourceByWriteKey: sources.byWriteKey,
+    send: (m) => core.send(m), onError: (message) => logger.warn(message),
+  });
   core.on((m) => {
+    if (personalize.receive(m)) return;
     if (m.op === 'sourcesChanged') sources.clear();
     if (m.op === 'plansChanged') {
       plans.forget(m.workspaceId);
@@ -82,8 +90,9 @@ export async function startFront(config: Config, logger: Logger, adminToken = pr
     // One exposition for the process: the front's counters (collection, process) and the core's (pipeline, admin).
     exposition: async () => AggregatorRegistry.aggregate([await metrics.registry.getMetricsAsJSON(), await core.metrics()] as MetricObjectWithValues<MetricValue<string>>[][]).metrics(),
   });
+  await http.register(personalize.routes);
   await http.register(collectRoutes, {
-    collector: new Collector(log, plans, config.collect),
+    collector,
     pool,
     log,
     limiter: new RateLimiter(clock),
@@ -104,6 +113,8 @@ export async function startFront(config: Config, logger: Logger, adminToken = pr
       await http.close();
       await pool?.close();
       await log.close();
+      // Its last decisions and models go to the core before the core closes.
+      personalize.close();
       await core.close();
       await store.close();
     },
