@@ -355,7 +355,7 @@ export async function createApp(options: AppOptions): Promise<App> {
   // Transformations (docs/transformations.md): event functions run in the events stage before storage; SQL models
   // materialise in the warehouse and may feed a computed trait (through the apply stage) or a catalog.
   const transforms = new Transforms({
-    store, clock, events, collector, catalogs, maxDepth: config.collect.maxDepth, defaultWorkspace: DEFAULT_WORKSPACE, registry: metrics.registry,
+    store, clock, events, collector, log, quarantine, catalogs, maxDepth: config.collect.maxDepth, defaultWorkspace: DEFAULT_WORKSPACE, registry: metrics.registry,
     warehouse, sync: () => conditions.sync(), apply, secrets, onError: (message) => logger.warn(message),
   });
 

@@ -42,10 +42,15 @@ describe.skipIf(!existsSync(CHROMIUM))('console in Chromium', () => {
     ];
     const res = await t.collect('/v1/batch', { batch });
     expect(res.status).toBe(200);
+    // Thirty more people without an e-mail or an order (no audience count changes): 33 profiles, two pages of 25.
+    const extra = Array.from({ length: 30 }, (_, i) => ({ type: 'identify', userId: `u-page-${String(i).padStart(2, '0')}`, traits: { plan: 'trial' } }));
+    expect((await t.collect('/v1/batch', { batch: extra })).status).toBe(200);
+    expect((await t.admin('/channels', { method: 'POST', json: { key: 'hooks', type: 'webhook', settings: { url: 'https://hooks.example.com/in' } } })).status).toBe(201);
     await t.settle();
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
     context = await browser.newContext({ baseURL: t.url, viewport: { width: 1280, height: 900 } });
     page = await context.newPage();
+    page.setDefaultTimeout(15_000); // a stuck step names its locator before the test's own timeout
     page.on('console', (m) => {
       if (m.type() === 'error' || m.type() === 'warning') problems.push(`${m.type()}: ${m.text()} (${page.url()})`);
     });
@@ -93,36 +98,102 @@ describe.skipIf(!existsSync(CHROMIUM))('console in Chromium', () => {
     expect(saved.condition).toEqual({ all: [{ trait: 'email', exists: true }, { performed: 'Order Completed', within: '30d' }] });
   });
 
-  it('builds, simulates and publishes a journey', async () => {
+  it('writes a template in the form (no JSON) and previews it for a real profile', async () => {
+    await nav('Templates');
+    await page.getByLabel('Template', { exact: true }).selectOption('');
+    await page.getByLabel('Template key').fill('hello');
+    await page.getByLabel('Channel', { exact: true }).selectOption('email');
+    await page.getByLabel('Subject (Liquid)').fill('Hi {{ traits.first_name }}');
+    await page.getByLabel('MJML body (Liquid)').fill('<mjml><mj-body><mj-section><mj-column><mj-text>Hello {{ traits.first_name }}, welcome.</mj-text></mj-column></mj-section></mj-body></mjml>');
+    await page.getByRole('button', { name: 'Save template' }).click();
+    await page.getByText("Saved template 'hello'.").waitFor();
+    const saved = (await (await t.admin('/templates/hello')).json()) as Record<string, unknown>;
+    expect({ channel: saved.channel, subject: saved.subject }).toEqual({ channel: 'email', subject: 'Hi {{ traits.first_name }}' });
+    const alice = (await (await t.admin('/profiles/lookup?type=email&value=alice@example.com')).json()) as { id: string };
+    const preview = page.getByRole('region', { name: 'Preview' });
+    await preview.getByLabel('Profile id (empty: sample)').fill(alice.id);
+    await preview.getByRole('button', { name: 'Render preview' }).click();
+    await preview.getByText('Hi Alice', { exact: true }).waitFor();
+    expect(await preview.frameLocator('iframe[title="Rendered HTML"]').getByText('Hello Alice, welcome.').count()).toBe(1);
+    await shot('03a-template-form');
+  });
+
+  it('builds a journey with the node forms (no JSON), simulates it for a real profile and publishes it', async () => {
     await nav('Journeys');
     await page.getByRole('link', { name: 'New journey' }).click();
     await page.getByLabel('Journey key').fill('welcome');
     await page.getByLabel('Journey name').fill('Welcome');
     await page.getByLabel('Trigger event').fill('Signed Up');
+    // Each node is appended after the selected one (the one just added), on its first free exit.
     const add = async (type: string, id: string) => {
       await page.getByLabel('New node type').selectOption(type);
       await page.getByLabel('New node id').fill(id);
       await page.getByRole('button', { name: /^Add node/ }).click();
       await page.locator('.react-flow__node', { hasText: `${id} (${type})` }).waitFor();
+      await page.getByRole('region', { name: `Node ${id} (${type})` }).waitFor();
     };
-    await add('wait', 'wait_1h');
+    await add('wait', 'wait_2h');
+    await page.getByLabel('wait_2h: wait for (duration)').fill('2h');
+    await add('branch', 'check');
+    await page.getByRole('group', { name: 'Condition of check' }).getByLabel('Trait', { exact: true }).fill('first_name');
     await add('update_trait', 'tag');
+    await page.getByLabel('tag: value (true, false, a number or text)').fill('yes');
+    await add('send', 'mail');
+    await page.getByLabel('mail: channel').selectOption('hooks');
+    await page.getByLabel('mail: template').selectOption('hello');
+    await page.getByRole('button', { name: 'Add payload field' }).click();
+    await page.getByLabel('Payload field 1').fill('coupon');
+    await page.getByLabel('Payload value 1').fill('WELCOME10');
     await add('exit', 'done');
+    await shot('03b-journey-node-forms');
+    // Alice has a first name: wait 2 h, then the branch's "then" side (tag, mail), then the exit.
+    const alice = (await (await t.admin('/profiles/lookup?type=email&value=alice@example.com')).json()) as { id: string };
+    await page.getByLabel('Profile id (empty: synthetic)').fill(alice.id);
     await page.getByRole('button', { name: 'Simulate', exact: true }).click();
     const path = page.getByRole('list', { name: 'Simulated path' });
-    await path.getByText(/tag/).first().waitFor();
+    await path.getByText(/done/).first().waitFor();
     const steps = await path.getByRole('listitem').allTextContents();
-    // The wait holds the synthetic profile for an hour, then the trait update and the exit node.
-    expect(steps.some((s) => /^\+1\.0h .*tag/.test(s))).toBe(true);
-    expect(steps.some((s) => /done/.test(s))).toBe(true);
+    expect(steps.some((s) => /^\+2\.0h .*tag/.test(s))).toBe(true);
+    expect(steps).toContain('message on hooks from mail');
     await shot('03-journey-simulated');
     await page.getByRole('button', { name: 'Publish' }).click();
     await page.getByText(/Published 'welcome' as version \d+\./).first().waitFor();
-    const saved = (await (await t.admin('/journeys/welcome')).json()) as { start: string; nodes: Record<string, { type: string; next?: string }> };
-    expect(saved.start).toBe('wait_1h');
-    expect(saved.nodes).toEqual({ wait_1h: { type: 'wait', duration: '1h', next: 'tag' }, tag: { type: 'update_trait', trait: 'welcomed', value: true, next: 'done' }, done: { type: 'exit' } });
+    const saved = (await (await t.admin('/journeys/welcome')).json()) as { start: string; nodes: Record<string, unknown> };
+    expect(saved.start).toBe('wait_2h');
+    expect(saved.nodes).toEqual({
+      wait_2h: { type: 'wait', duration: '2h', next: 'check' },
+      check: { type: 'branch', condition: { trait: 'first_name', exists: true }, then: 'tag' },
+      tag: { type: 'update_trait', trait: 'welcomed', value: 'yes', next: 'mail' },
+      mail: { type: 'send', channel: 'hooks', template: 'hello', payload: { coupon: 'WELCOME10' }, next: 'done' },
+      done: { type: 'exit' },
+    });
     await page.getByRole('heading', { name: 'Journey welcome' }).waitFor();
     await shot('04-journey-published');
+  }, 90_000);
+
+  it('pages through every profile (server-side, 25 a page)', async () => {
+    await nav('Profiles');
+    const list = page.getByRole('region', { name: 'All profiles' });
+    const ids = () => list.locator('tbody tr td:first-child').allTextContents();
+    await list.getByText('All profiles, page 1').waitFor();
+    await expect.poll(async () => (await ids()).length).toBe(25);
+    const first = await ids();
+    await list.getByRole('button', { name: 'Next page of profiles' }).click();
+    await list.getByText('All profiles, page 2').waitFor();
+    // 3 seeded people and 30 more: 33 profiles, 8 on the second page, none shown twice.
+    await expect.poll(async () => (await ids()).length).toBe(8);
+    const second = await ids();
+    expect(new Set([...first, ...second]).size).toBe(33);
+    expect(await list.getByRole('button', { name: 'Next page of profiles' }).isDisabled()).toBe(true);
+    await shot('09-profiles-page-2');
+    await list.getByRole('button', { name: 'Previous page of profiles' }).click();
+    await list.getByText('All profiles, page 1').waitFor();
+    await expect.poll(ids).toEqual(first);
+    // A prefix search: u-page-10 … u-page-19 (the ids are numbered 00 to 29).
+    await page.getByLabel('Identifier', { exact: true }).fill('u-page-1');
+    await page.getByRole('button', { name: 'Find profile' }).click();
+    const found = page.getByRole('region', { name: 'Profiles matching “u-page-1”' });
+    await expect.poll(async () => found.locator('tbody tr').count()).toBe(10);
   });
 
   it('looks a profile up by e-mail and shows its timeline', async () => {
@@ -161,15 +232,52 @@ describe.skipIf(!existsSync(CHROMIUM))('console in Chromium', () => {
     expect(events.data.map((e) => e.message.properties.total)).toEqual([12]);
   });
 
-  it('lets a viewer read but change nothing (UI and API)', async () => {
+  it('edits a tracking plan in its form (no JSON): a new optional property', async () => {
+    await nav('Sources');
+    await page.getByLabel('Tracking plan', { exact: true }).selectOption('shop');
+    const event = page.getByRole('group', { name: 'Planned event Order Completed' });
+    // The plan made in the set-up: total, a required number.
+    expect(await event.getByLabel('Order Completed: property 1', { exact: true }).inputValue()).toBe('total');
+    expect(await event.getByLabel('Order Completed: type of property 1').inputValue()).toBe('number');
+    expect(await event.getByLabel('Order Completed: property 1 is').inputValue()).toBe('required');
+    await event.getByRole('button', { name: 'Add property to Order Completed' }).click();
+    await event.getByLabel('Order Completed: property 2', { exact: true }).fill('currency');
+    await page.getByRole('button', { name: 'Save tracking plan' }).click();
+    await page.getByText("Saved tracking plan 'shop'.").waitFor();
+    const plan = (await (await t.admin('/tracking-plans/shop')).json()) as { events: Record<string, unknown> };
+    expect(plan.events['Order Completed']).toEqual({ type: 'object', required: ['total'], properties: { total: { type: 'number' }, currency: { type: 'string' } } });
+    // The source form shows which plan checks the default source and what a violation does.
+    const settings = page.getByRole('form', { name: 'Source settings' });
+    expect(await settings.getByLabel('Checked by plan').inputValue()).toBe('shop');
+    expect(await settings.getByLabel('A message that breaks it is').inputValue()).toBe('block');
+    await shot('06b-tracking-plan-form');
+  });
+
+  it('lets a viewer read and preview but change nothing (UI and API)', async () => {
     await page.getByRole('button', { name: 'Sign out' }).click();
     await signIn('vera');
     await page.goto('/audiences/buyers');
     await page.getByText('Estimated size: 1 profiles', { exact: true }).waitFor();
     expect(await page.getByRole('button', { name: 'Save audience' }).count()).toBe(0);
+    // The live estimate is a read-only POST a viewer may call: trying a wider condition shows its size, saves nothing.
+    await page.getByRole('button', { name: 'Remove Condition.2' }).click();
+    await page.getByText('Estimated size: 2 profiles', { exact: true }).waitFor();
     await page.goto('/journeys/welcome');
     await page.getByRole('heading', { name: 'Journey welcome' }).waitFor();
-    expect(await page.getByRole('button', { name: /^(Publish|Pause|Add node)/ }).count()).toBe(0);
+    expect(await page.getByRole('button', { name: /^(Publish|Pause|Add node|Remove node)/ }).count()).toBe(0);
+    await page.getByLabel('Selected node').selectOption('wait_2h');
+    expect(await page.getByLabel('wait_2h: wait for (duration)').isDisabled()).toBe(true);
+    await page.getByRole('button', { name: 'Simulate', exact: true }).click();
+    await page.getByRole('list', { name: 'Simulated path' }).getByText(/wait_2h/).first().waitFor();
+    await page.goto('/templates');
+    await page.getByLabel('Template', { exact: true }).selectOption('hello');
+    expect(await page.getByRole('button', { name: 'Save template' }).count()).toBe(0);
+    expect(await page.getByLabel('Subject (Liquid)').isDisabled()).toBe(true);
+    const alice = (await (await t.admin('/profiles/lookup?type=email&value=alice@example.com')).json()) as { id: string };
+    await page.getByLabel('Profile id (empty: sample)').fill(alice.id);
+    await page.getByRole('button', { name: 'Render preview' }).click();
+    await page.getByRole('region', { name: 'Preview' }).getByText('Hi Alice', { exact: true }).waitFor();
+    await shot('07a-viewer-template-preview');
     await page.goto('/quarantine');
     await page.getByRole('heading', { name: 'Quarantine' }).waitFor();
     expect(await page.getByRole('link', { name: 'Users' }).count()).toBe(0);
@@ -181,10 +289,12 @@ describe.skipIf(!existsSync(CHROMIUM))('console in Chromium', () => {
       page.request.post('/api/v1/quarantine/replay', { data: { ids: [1] } }),
       page.request.delete('/api/v1/audiences/buyers'),
       page.request.post('/api/v1/users', { data: { name: 'x', password: 'xxxxxxxx', role: 'admin' } }),
+      page.request.post('/api/v1/templates/hello/render', { data: {} }),
+      page.request.post('/api/v1/audiences/preview', { data: { condition: { trait: 'email', exists: true }, sample: 0 } }),
     ];
-    expect((await Promise.all(tries)).map((r) => r.status())).toEqual([403, 403, 403, 403, 403, 403]);
+    expect((await Promise.all(tries)).map((r) => r.status())).toEqual([403, 403, 403, 403, 403, 403, 200, 200]);
     expect((await (await t.admin('/audiences')).json()).data.map((a: { key: string }) => a.key)).toEqual(['buyers']);
-  });
+  }, 90_000);
 
   it('streams live events into the debugger', async () => {
     await nav('Live events');
@@ -195,7 +305,7 @@ describe.skipIf(!existsSync(CHROMIUM))('console in Chromium', () => {
   });
 
   it('opens every page without an error in the browser console', async () => {
-    for (const label of ['Overview', 'Sources', 'Quarantine', 'Live events', 'Profiles', 'Audiences', 'Journeys', 'Templates', 'Experiments', 'Models', 'Alerts', 'Incidents', 'Versions']) {
+    for (const label of ['Overview', 'Sources', 'Quarantine', 'Live events', 'Profiles', 'Audiences', 'Journeys', 'Templates', 'Deliveries', 'Experiments', 'Models', 'Alerts', 'Incidents', 'Versions']) {
       await nav(label);
       await page.getByRole('heading', { level: 1 }).first().waitFor();
       await page.waitForLoadState('networkidle').catch(() => undefined);

@@ -58,14 +58,20 @@ describe('event functions', () => {
   });
 
   it('quarantines a message whose function throws, loops forever or allocates without bound, and keeps serving', async () => {
+    // Throw and Loop are stopped inside QuickJS; Grow, Repeat and Pile hit the memory limit; Stall spends seconds
+    // inside one native string search, where QuickJS's interrupt handler is never consulted: the watchdog stops its
+    // sandbox thread. None of them may hold up the event loop.
     const code = `export default (e) => {
       if (e.event === 'Throw') throw new Error('no price');
       if (e.event === 'Loop') { for (;;) {} }
-      if (e.event === 'Alloc') { const a = []; for (;;) a.push({ n: a.length, s: 'y' + a.length }); }
+      if (e.event === 'Alloc') { const a = []; for (;;) a.push(new Array(4096).fill({ n: a.length })); }
+      if (e.event === 'Grow') { let s = 'x'; while (true) s += s; }
+      if (e.event === 'Repeat') return { ...e, properties: { n: 'x'.repeat(2 ** 28).length } };
+      if (e.event === 'Stall') return { ...e, properties: { i: 'a'.repeat(2 ** 23).indexOf('a'.repeat(4096) + 'b') } };
       return e;
     }`;
     // A second function on the source runs after 'enrich' (key order); small limits keep the test quick.
-    const created = await t.admin('/functions', { method: 'POST', json: { key: 'guard', type: 'event', sources: ['default'], code, limits: { timeoutMs: 1500, memoryMb: 4 } } });
+    const created = await t.admin('/functions', { method: 'POST', json: { key: 'guard', type: 'event', sources: ['default'], code, limits: { timeoutMs: 300, memoryMb: 4 } } });
     expect(created.status).toBe(201);
     const r = await t.collect('/v1/batch', {
       batch: [
@@ -73,19 +79,43 @@ describe('event functions', () => {
         { type: 'track', ...track('th1', 'Throw', {}) },
         { type: 'track', ...track('lp1', 'Loop', {}) },
         { type: 'track', ...track('al1', 'Alloc', {}) },
+        { type: 'track', ...track('gr1', 'Grow', {}) },
+        { type: 'track', ...track('rp1', 'Repeat', {}) },
+        { type: 'track', ...track('st1', 'Stall', {}) },
         { type: 'track', ...track('ok2', 'Viewed', {}) },
       ],
     });
     expect(r.status).toBe(200);
+    // While the pipeline works through the batch, the server answers other requests promptly.
+    let settled = false;
+    const latencies: number[] = [];
+    const probe = (async () => {
+      while (!settled) {
+        const started = performance.now();
+        const [health, functions] = await Promise.all([fetch(`${t.url}/healthz`), t.admin('/functions')]);
+        latencies.push(performance.now() - started);
+        expect([health.status, functions.status]).toEqual([200, 200]);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    })();
+    const started = performance.now();
     await t.settle();
+    const settleMs = performance.now() - started;
+    settled = true;
+    await probe;
+    expect(settleMs).toBeGreaterThan(1000); // the watchdog's stop took its time: the probes ran meanwhile
+    expect(latencies.length).toBeGreaterThan(5);
+    expect(Math.max(...latencies)).toBeLessThan(1000);
+
     expect(await stored('ok1')).toHaveLength(1);
     expect(await stored('ok2')).toHaveLength(1);
-    for (const id of ['th1', 'lp1', 'al1']) expect(await stored(id)).toEqual([]);
+    for (const id of ['th1', 'lp1', 'al1', 'gr1', 'rp1', 'st1']) expect(await stored(id)).toEqual([]);
     const items = await held();
     const reason = (id: string) => items.find((i) => i.messageId === id)?.reasons[0];
     expect(reason('th1')).toMatchObject({ path: 'functions.guard', message: expect.stringContaining('threw Error: no price') });
-    expect(reason('lp1')?.message).toContain('CPU time limit of 1500 ms');
-    expect(reason('al1')?.message).toContain('memory limit of 4 MB');
+    expect(reason('lp1')?.message).toContain('CPU time limit of 300 ms');
+    for (const id of ['al1', 'gr1', 'rp1']) expect(reason(id)?.message).toContain('memory limit of 4 MB');
+    expect(reason('st1')?.message).toMatch(/function 'guard' \(version 1\) exceeded its time limit of 300 ms \(its sandbox thread was stopped after \d+ ms\)/);
     // The server still answers and the pipeline still stores.
     expect((await fetch(`${t.url}/healthz`)).status).toBe(200);
     await t.collect('/v1/track', track('ok3', 'Viewed', {}));
@@ -94,7 +124,7 @@ describe('event functions', () => {
   });
 
   it('a replay from the quarantine runs the fixed function again (a new version)', async () => {
-    const fixed = `export default (e) => (e.event === 'Loop' || e.event === 'Alloc' ? null : e.event === 'Throw' ? { ...e, properties: { price: 0 } } : e)`;
+    const fixed = `export default (e) => (e.event === 'Throw' ? { ...e, properties: { price: 0 } } : ['Viewed', 'Order Completed'].includes(e.event) ? e : null)`;
     const put = await t.admin('/functions/guard', { method: 'PUT', json: { key: 'guard', type: 'event', sources: ['default'], code: fixed } });
     expect(put.headers.get('tandem-version')).toBe('2');
     const id = (await held()).find((i) => i.messageId === 'th1');

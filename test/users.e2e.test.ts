@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../src/core/clock.js';
 import { startTandem, type Running } from './harness.js';
 import { routeTable } from './route-table.js';
+import { READ_ONLY_POSTS } from '../src/users/roles.js';
 
 const signIn = async (url: string, body: unknown) => {
   const res = await fetch(`${url}/api/v1/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
@@ -76,7 +77,7 @@ describe('users, roles and sessions', () => {
   it('gives a viewer 403 on every admin route that is not a read, taken from the route table', async () => {
     const { cookie } = await signIn(t.url, { name: 'vera', password: 'vera-secret-pw' });
     const writes = routeTable(t.app.http).filter(
-      (r) => r.url.startsWith('/api/v1/') && !['GET', 'HEAD', 'OPTIONS'].includes(r.method) && r.url !== '/api/v1/session',
+      (r) => r.url.startsWith('/api/v1/') && !['GET', 'HEAD', 'OPTIONS'].includes(r.method) && r.url !== '/api/v1/session' && !(r.method === 'POST' && READ_ONLY_POSTS.includes(r.url)),
     );
     expect(writes.length).toBeGreaterThan(60);
     const answers = await Promise.all(
@@ -90,6 +91,60 @@ describe('users, roles and sessions', () => {
     // ...and may read.
     expect((await fetch(`${t.url}/api/v1/audiences`, { headers: { cookie } })).status).toBe(200);
     expect((await fetch(`${t.url}/api/v1/users`, { headers: { cookie } })).status).toBe(403);
+  });
+
+  it('lets a viewer run the read-only POSTs (previews, simulations, reports), which change nothing', async () => {
+    // Every listed route exists (a renamed route would otherwise leave a stale entry that allows nothing).
+    const posts = new Set(routeTable(t.app.http).filter((r) => r.method === 'POST').map((r) => r.url));
+    expect(READ_ONLY_POSTS.filter((r) => !posts.has(r))).toEqual([]);
+    // Something for each route to read: a profile with history, a template, a journey, a function.
+    await t.collect('/v1/identify', { userId: 'ro-1', traits: { email: 'ro@example.com', first_name: 'Ro' } });
+    await t.collect('/v1/track', { userId: 'ro-1', event: 'Order Completed', properties: { total: 5 } });
+    await t.settle();
+    const profile = (await (await t.admin('/profiles/lookup?type=user_id&value=ro-1')).json()) as { id: string };
+    expect((await t.admin('/templates', { method: 'POST', json: { key: 'ro_sms', channel: 'sms', body: 'Hi {{ traits.first_name }}' } })).status).toBe(201);
+    const journey = { key: 'ro_journey', trigger: { type: 'event', event: 'Signed Up' }, start: 'w', nodes: { w: { type: 'wait', duration: '1h', next: 'x' }, x: { type: 'exit' } } };
+    expect((await t.admin('/journeys', { method: 'POST', json: journey })).status).toBe(201);
+    expect((await t.admin('/functions', { method: 'POST', json: { key: 'ro_fn', type: 'event', sources: ['default'], code: 'export default (e) => e' } })).status).toBe(201);
+    const now = Date.now();
+    const range = { from: new Date(now - 86_400_000).toISOString(), to: new Date(now + 60_000).toISOString() };
+    const bodies: Record<string, unknown> = {
+      '/api/v1/audiences/preview': { condition: { trait: 'email', exists: true } },
+      '/api/v1/analytics/funnel': { ...range, steps: [{ event: 'Order Completed' }, { event: 'Order Completed' }] },
+      '/api/v1/analytics/retention': { ...range, cohort: { event: { event: 'Order Completed' } }, return: { event: 'Order Completed' }, period: 'day', periods: 1 },
+      '/api/v1/analytics/paths': { ...range, anchor: { event: 'Order Completed' } },
+      '/api/v1/analytics/attribution': { ...range, conversion: { event: 'Order Completed' } },
+      '/api/v1/analytics/campaigns': { ...range, conversion: { event: 'Order Completed' } },
+      '/api/v1/templates/:key/render': { profileId: profile.id },
+      '/api/v1/journeys/:key/simulate': { profile_id: profile.id, until: '2h' },
+      '/api/v1/journeys/:key/backtest': range,
+      '/api/v1/identity-rules/:key/simulate': {},
+      '/api/v1/functions/:key/test': { event: { type: 'track', event: 'Tested', userId: 'ro-2' } },
+      '/api/v1/models-sql/preview': { sql: 'select 1 as one' },
+      '/api/v1/workspace/plan': { documents: [{ kind: 'audiences', key: 'planned', condition: { trait: 'email', exists: true } }] },
+    };
+    const keys: Record<string, string> = { '/api/v1/templates/:key/render': 'ro_sms', '/api/v1/journeys/:key/simulate': 'ro_journey', '/api/v1/journeys/:key/backtest': 'ro_journey', '/api/v1/identity-rules/:key/simulate': 'default', '/api/v1/functions/:key/test': 'ro_fn' };
+    expect(Object.keys(bodies).sort()).toEqual([...READ_ONLY_POSTS].sort());
+    // What a change would move: the workspace version, the audit log, the event log, the profiles, the definitions.
+    const state = async () => {
+      const heads = await Promise.all(Array.from({ length: t.app.log.partitions }, (_, p) => t.app.log.head(p)));
+      const read = async (path: string) => (await t.admin(path)).json();
+      return JSON.stringify([heads, await read('/versions?limit=1'), await read('/audit?limit=200'), await read('/profiles?q=ro&limit=50'), await read('/audiences'), await read('/journeys'), await read('/templates'), await read('/functions'), await read('/identity-rules'), await read('/journeys/ro_journey/stats')]);
+    };
+    const before = await state();
+    const { cookie } = await signIn(t.url, { name: 'vera', password: 'vera-secret-pw' });
+    const after = await state(); // signing in is audited: compare from here on
+    expect(after).not.toBe(before);
+    const answers = await Promise.all(
+      READ_ONLY_POSTS.map(async (route) => {
+        const url = route.replace(':key', keys[route] ?? '');
+        const res = await fetch(`${t.url}${url}`, { method: 'POST', headers: { cookie, 'content-type': 'application/json' }, body: JSON.stringify(bodies[route]) });
+        return `${route} ${res.status}${res.ok ? '' : ` ${await res.text()}`}`;
+      }),
+    );
+    expect(answers.filter((a) => !/ 200$/.test(a))).toEqual([]);
+    await t.settle();
+    expect(await state()).toBe(after);
   });
 
   it('lets an editor change definitions but not users, and records who changed what', async () => {

@@ -12,6 +12,7 @@ import { ProfilePage } from './pages/ProfilePage';
 import { Audiences } from './pages/Audiences';
 import { Journeys } from './pages/Journeys';
 import { Templates } from './pages/Templates';
+import { Deliveries } from './pages/Deliveries';
 import { Definitions } from './pages/Definitions';
 import { Incidents } from './pages/Incidents';
 import { Versions } from './pages/Versions';
@@ -29,6 +30,7 @@ const NAV: [string, string][] = [
   ['/audiences', 'Audiences'],
   ['/journeys', 'Journeys'],
   ['/templates', 'Templates'],
+  ['/deliveries', 'Deliveries'],
   ['/analytics', 'Analytics'],
   ['/personalization', 'Personalization'],
   ['/experiments', 'Experiments'],
@@ -60,6 +62,8 @@ function page(path: string): ReactNode {
       return <Journeys selected={parts[1]} />;
     case 'templates':
       return <Templates />;
+    case 'deliveries':
+      return <Deliveries />;
     case 'experiments':
       return <Definitions kind="experiments" title="Experiments" />;
     case 'models':

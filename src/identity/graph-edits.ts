@@ -1,12 +1,13 @@
 import { accountOf } from '../accounts/accounts.js';
 import type { Clock } from '../core/clock.js';
 import { badRequest, notFound } from '../core/errors.js';
-import { newId, sha256 } from '../core/ids.js';
+import { sha256 } from '../core/ids.js';
 import type { AuditEntry, BlockedIdentifierRecord, IdentityStore, ProfileRecord, RecomputePlan, StoredEvent, UnmergeRecord } from '../core/ports/store.js';
 import { sightings, type TraitLineage } from '../profiles/survivorship.js';
 import { WorkingGraph } from './graph.js';
 import { extractIdentity, normaliseIdentifier } from './identifiers.js';
 import { ANONYMOUS_ID, identifierKey, USER_ID, type Identifier } from './model.js';
+import { newProfileId as timeOrderedId } from './profile-ids.js';
 import { resolveEvent } from './resolver.js';
 import { withConstraints, type ActiveIdentityRules, type IdentityRules } from './rules.js';
 
@@ -57,7 +58,7 @@ export class IdentityGraphEditor {
   private readonly newProfileId: () => string;
 
   constructor(private readonly deps: GraphEditDeps) {
-    this.newProfileId = deps.newProfileId ?? newId;
+    this.newProfileId = deps.newProfileId ?? (() => timeOrderedId());
   }
 
   /** Listens for profiles changed by an unmerge or a split (the apply stage re-evaluates them). */

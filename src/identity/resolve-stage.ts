@@ -1,12 +1,13 @@
 import { accountOf } from '../accounts/accounts.js';
 import type { Clock } from '../core/clock.js';
-import { newId } from '../core/ids.js';
 import { BatchSizer, LoadShare, StageLoop } from '../core/stage-loop.js';
 import type { IdentityStore, ResolvedEvent, StoredEvent } from '../core/ports/store.js';
 import { sightings } from '../profiles/survivorship.js';
 import { WorkingGraph } from './graph.js';
 import { extractIdentity } from './identifiers.js';
 import { ANONYMOUS_ID, USER_ID, type EventIdentity, type Identifier } from './model.js';
+import { newProfileId as timeOrderedId } from './profile-ids.js';
+import { ResidentGraph } from './resident-graph.js';
 import { resolveEvent } from './resolver.js';
 import type { ActiveIdentityRules } from './rules.js';
 import { statesSubscriptions } from '../profiles/subscriptions.js';
@@ -24,7 +25,7 @@ export interface ResolveFilter {
 }
 
 const CONSUMER = 'resolve';
-// A batch is one read of the graph and one transaction. While collection requests arrive, batches stay small so
+// A batch is one transaction (the graph it resolves against is held in memory). While collection requests arrive, batches stay small so
 // that turns stay a few milliseconds (see StageLoop). Otherwise they are large: a commit's cost is mostly the
 // index pages it dirties, and events of one batch share pages, so 5,000 events per commit resolve about 3 times
 // faster than 50 (docs/benchmarks.md, identity), at the price of a transaction of a few hundred milliseconds.
@@ -35,7 +36,8 @@ const EVENTS_PER_IDLE_BATCH = 5000;
  * The resolve stage: takes stored events in id order, resolves each to a profile (linking identifiers, merging
  * within the identity rules, recording conflicts), keeps the event's traits on its profile, and commits all of it
  * with its position in one transaction, so a crash neither loses nor repeats a resolution. The graph has one
- * writer, this stage, which is what lets it read the graph before the transaction that writes it.
+ * writer, this stage (others take its exclusive turn), which is what lets it keep the identifier-to-profile map
+ * in memory between batches (ResidentGraph) instead of reading it from the store before each transaction.
  */
 export class ResolveStage {
   private readonly loop: StageLoop;
@@ -43,6 +45,11 @@ export class ResolveStage {
   private listeners = new Set<ResolvedListener>();
   /** Batches never overlap, whoever runs them: two resolving the same events would both create profiles. */
   private queue: Promise<unknown> = Promise.resolve();
+  /**
+   * Each workspace's graph, loaded from the store on first use and kept across batches (ResidentGraph): what the
+   * store holds as of the last commit. Dropped whenever the graph may have changed behind the stage's back.
+   */
+  private readonly graphs = new Map<string, ResidentGraph>();
 
   constructor(
     private readonly events: StoredEvents,
@@ -50,7 +57,7 @@ export class ResolveStage {
     private readonly rules: ActiveIdentityRules,
     private readonly clock: Clock,
     private readonly load: LoadShare = new LoadShare(),
-    private readonly newProfileId: () => string = newId,
+    private readonly newProfileId: () => string = () => timeOrderedId(),
   ) {
     this.loop = new StageLoop('resolve', (deadline) => this.step(deadline), load);
   }
@@ -62,9 +69,21 @@ export class ResolveStage {
     this.filter = filter;
   }
 
-  /** Runs `fn` between batches, never beside one: graph writers other than the stage (privacy erasure) go through here. */
+  /**
+   * Runs `fn` between batches, never beside one: graph writers other than the stage (privacy erasure, unmerge,
+   * blocking) go through here. Identifiers' deferred sightings are written to their rows first (nothing of an
+   * erased identifier may wait elsewhere), and the graph held in memory is dropped after `fn`, so the next batch
+   * reloads it from the store with whatever `fn` wrote.
+   */
   exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(fn);
+    const run = this.queue.then(async () => {
+      try {
+        await this.identity.settle();
+        return await fn();
+      } finally {
+        this.graphs.clear();
+      }
+    });
     this.queue = run.catch(() => undefined);
     return run;
   }
@@ -115,13 +134,41 @@ export class ResolveStage {
     const from = await this.identity.position(CONSUMER);
     const events = await this.events.after(from, limit);
     if (events.length === 0) return false;
-    const resolved = await this.resolve(events);
+    const { resolved, graphs } = await this.resolve(events);
+    // A failed commit writes nothing and leaves the resident graphs untouched: they still match the store.
     await this.identity.commit(CONSUMER, events[events.length - 1].id, resolved, this.clock.now());
+    // Only now, with the batch committed, does the graph in memory take its changes.
+    for (const [workspaceId, graph] of graphs) {
+      // Profiles merged away that existed before the batch (one created and merged within it was never counted).
+      const mine = resolved.filter((e) => e.workspaceId === workspaceId).map((e) => e.resolution);
+      const created = new Set(mine.flatMap((r) => (r.created ? [r.created.id] : [])));
+      const removed = mine.reduce((n, r) => n + r.merges.filter((m) => !created.has(m.loser)).length, 0);
+      this.graphs.get(workspaceId)?.update(graph.profiles(), removed);
+    }
     for (const listener of this.listeners) listener(resolved);
     return events.length === limit;
   }
 
-  private async resolve(events: StoredEvent[]): Promise<ResolvedEvent[]> {
+  /** The workspace's graph as committed, loaded from the store when the stage has none in memory. */
+  private async graphOf(workspaceId: string): Promise<ResidentGraph> {
+    let graph = this.graphs.get(workspaceId);
+    if (!graph) {
+      const loading = new ResidentGraph();
+      await this.identity.eachIdentifier(workspaceId, (profileId, age, type, value) => loading.load(profileId, age, type, value));
+      this.graphs.set(workspaceId, (graph = loading.loaded()));
+    }
+    return graph;
+  }
+
+  /** Identifiers and profiles held in memory (the benchmark reports them with the heap they take). */
+  residentSize(): { profiles: number; identifiers: number } {
+    let profiles = 0;
+    let identifiers = 0;
+    for (const g of this.graphs.values()) (profiles += g.size.profiles, identifiers += g.size.identifiers);
+    return { profiles, identifiers };
+  }
+
+  private async resolve(events: StoredEvent[]): Promise<{ resolved: ResolvedEvent[]; graphs: Map<string, WorkingGraph> }> {
     const byWorkspace = new Map<string, StoredEvent[]>();
     for (const e of events) {
       const list = byWorkspace.get(e.workspaceId);
@@ -129,11 +176,14 @@ export class ResolveStage {
       else byWorkspace.set(e.workspaceId, [e]);
     }
     const out = new Map<number, ResolvedEvent>();
+    const graphs = new Map<string, WorkingGraph>();
     for (const [workspaceId, list] of byWorkspace) {
       const rules = await this.rules.for(workspaceId);
       const identities = list.map((e) => extractIdentity(e.id, e.message, rules));
       const dropped = this.filter && (await this.filter.dropped(workspaceId, identities));
-      const graph = new WorkingGraph(await this.identity.slice(workspaceId, identities.flatMap(lookups)));
+      // The batch works on a copy of the profiles it touches: the resident graph changes only after the commit.
+      const graph = new WorkingGraph((await this.graphOf(workspaceId)).slice(identities.flatMap(lookups)));
+      graphs.set(workspaceId, graph);
       list.forEach((e, i) => {
         // A suppressed group call names no account: the event is about to be erased (docs/decisions/0005).
         const account = dropped?.[i] ? undefined : accountOf(e.message);
@@ -150,7 +200,7 @@ export class ResolveStage {
       });
     }
     // Workspaces never share profiles, so resolving them apart keeps each one's event order.
-    return events.map((e) => out.get(e.id)!);
+    return { resolved: events.map((e) => out.get(e.id)!), graphs };
   }
 }
 

@@ -145,16 +145,20 @@ const rulesArb: fc.Arbitrary<RefRules> = fc.oneof(
 
 /* ---------- the real resolver: the stage over the SQLite identity store ---------- */
 
-async function real(messages: Message[], rules: RefRules, chunks: number[]) {
+async function real(messages: Message[], rules: RefRules, chunks: number[], restartEvery: number) {
   const db = new Database(':memory:');
   const identity = openSqliteIdentityStore(db);
   const stored: StoredEvent[] = messages.map((m, i) => ({ id: i + 1, workspaceId: 'w', sourceId: 's', message: { ...m, messageId: `m${i + 1}` }, violations: [] }));
   const body: IdentityRulesBody = { ...compileIdentityRules({ key: 'default' }).body, priority: rules.priority, limits: rules.limits };
   const active = new ActiveIdentityRules({ get: async <T,>() => ({ version: 1, body: body as T }) });
   let n = 0;
-  const stage = new ResolveStage({ after: async (afterId, limit) => stored.filter((e) => e.id > afterId).slice(0, limit) }, identity, active, new ManualClock(), undefined, () => `p${++n}`);
-  // Uneven batches: the working graph must be rebuilt correctly from storage between them.
-  for (let i = 0; await stage.process(chunks[i % chunks.length]); i++) { /* until caught up */ }
+  const newStage = () => new ResolveStage({ after: async (afterId, limit) => stored.filter((e) => e.id > afterId).slice(0, limit) }, identity, active, new ManualClock(), undefined, () => `p${++n}`);
+  let stage = newStage();
+  // Uneven batches: the graph the stage keeps in memory must follow what it committed. Every `restartEvery`
+  // batches a new stage takes over (a restart), which loads the graph from storage.
+  for (let i = 0; await stage.process(chunks[i % chunks.length]); i++) {
+    if (restartEvery > 0 && (i + 1) % restartEvery === 0) stage = newStage();
+  }
   const rows = db.prepare('SELECT i.profile_id, p.age, i.type, i.value FROM identity_identifiers i JOIN identity_profiles p ON p.id = i.profile_id').all() as { profile_id: string; age: number; type: string; value: string }[];
   const byProfile = new Map<string, string[]>();
   for (const r of rows) byProfile.set(r.profile_id, [...(byProfile.get(r.profile_id) ?? [`age:${r.age}`]), `${r.type}:${r.value}`]);
@@ -171,9 +175,9 @@ async function real(messages: Message[], rules: RefRules, chunks: number[]) {
 describe('resolver against the union-find reference', () => {
   it('partitions identifiers and events into the same profiles, with the same conflicts', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(messageArb, { minLength: 1, maxLength: 60 }), rulesArb, fc.array(fc.integer({ min: 1, max: 17 }), { minLength: 1, maxLength: 4 }), async (messages, rules, chunks) => {
+      fc.asyncProperty(fc.array(messageArb, { minLength: 1, maxLength: 60 }), rulesArb, fc.array(fc.integer({ min: 1, max: 17 }), { minLength: 1, maxLength: 4 }), fc.integer({ min: 0, max: 3 }), async (messages, rules, chunks, restartEvery) => {
         const expected = reference(messages, rules);
-        const actual = await real(messages, rules, chunks);
+        const actual = await real(messages, rules, chunks, restartEvery);
         expect(actual.identifiers).toEqual(expected.identifiers);
         expect(actual.events).toEqual(expected.events);
         expect(actual.conflicts).toEqual(expected.conflicts);

@@ -56,6 +56,33 @@ describe('unified profiles through the server', () => {
     expect((await json(await t.admin('/profiles?q=nobody'))).data).toEqual([]);
   });
 
+  it('pages through every profile and through a search with the `next` cursor, each profile once', async () => {
+    // Seven people: p0..p6, each with a user id and an e-mail; p3 also has the trait plan = 'user-x'.
+    const batch = Array.from({ length: 7 }, (_, i) => ({ type: 'identify', userId: `user-${i}`, traits: { email: `user-${i}@example.com`, ...(i === 3 ? { plan: 'user-x' } : {}) } }));
+    expect((await t.collect('/v1/batch', { batch })).status).toBe(200);
+    await t.settle();
+    const walk = async (query: string) => {
+      const pages: string[][] = [];
+      let after: string | undefined;
+      do {
+        const page = await json(await t.admin(`/profiles?${query}&limit=3${after ? `&after=${encodeURIComponent(after)}` : ''}`));
+        pages.push(page.data.map((p: { identifiers: { type: string; value: string }[] }) => p.identifiers.find((i) => i.type === 'user_id')!.value));
+        after = page.next;
+      } while (after && pages.length < 10);
+      return pages;
+    };
+    const all = await walk('q=');
+    expect(all.map((p) => p.length)).toEqual([3, 3, 1]);
+    expect(all.flat().sort()).toEqual(['user-0', 'user-1', 'user-2', 'user-3', 'user-4', 'user-5', 'user-6']);
+    // By prefix: each person has two identifiers starting with "user-" (user id and e-mail), yet shows once a page.
+    const byPrefix = await walk('q=user-');
+    for (const page of byPrefix) expect(new Set(page).size).toBe(page.length);
+    expect([...new Set(byPrefix.flat())].sort()).toEqual(['user-0', 'user-1', 'user-2', 'user-3', 'user-4', 'user-5', 'user-6']);
+    // A trait value: only p3.
+    expect((await walk('q=user-x')).flat()).toEqual(['user-3']);
+    expect((await t.admin('/profiles?after=not-a-cursor')).status).toBe(400);
+  });
+
   it('answers 404 with the error shape for unknown profiles and identifiers', async () => {
     const res = await t.admin('/profiles/nope');
     expect(res.status).toBe(404);

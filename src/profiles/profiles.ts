@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { notFound } from '../core/errors.js';
+import { badRequest, notFound } from '../core/errors.js';
 import type { IdentityStore, ProfileRecord, StoredEvent } from '../core/ports/store.js';
 import { normaliseIdentifier } from '../identity/identifiers.js';
 import type { ActiveIdentityRules, SurvivorshipRule } from '../identity/rules.js';
@@ -37,6 +37,19 @@ export interface SourceKeys {
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
+
+type Cursor = [number, unknown];
+const encodeCursor = (c: Cursor) => Buffer.from(JSON.stringify(c)).toString('base64url');
+function decodeCursor(text: string | undefined): Cursor | undefined {
+  if (!text) return undefined;
+  try {
+    const c = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as unknown;
+    if (Array.isArray(c) && c.length === 2 && Number.isInteger(c[0]) && c[0] >= 0) return c as Cursor;
+  } catch {
+    // falls through to the refusal below
+  }
+  throw badRequest('invalid_cursor', 'after: not a cursor from a previous page (use the `next` of the answer)', 'after');
+}
 
 /** Adds fields to a profile view (privacy adds `subscriptions`). */
 export type ProfileExtension = (workspaceId: string, view: ProfileView) => Promise<Partial<ProfileView>>;
@@ -84,24 +97,54 @@ export class Profiles {
     return this.identity.timeline(workspaceId, canonical, page);
   }
 
-  /** Profiles with an identifier starting with `q`, or whose surviving value of some trait is `q`. */
-  async search(workspaceId: string, q: string, limit: number): Promise<ProfileView[]> {
+  /**
+   * One page of profiles and the cursor of the next (undefined on the last page). Without `q`: every surviving
+   * profile in id order. With `q`: as `search` (identifier prefix, then exact trait values), walked phase by phase
+   * (each prefix spelling, then each trait value), each phase in its index's order, so any page costs about what
+   * the first does. The cursor is opaque (base64url JSON of the phase and its position). A profile matched in two
+   * phases (by an e-mail prefix and a trait value) may show on two pages; within a page it shows once. A page may
+   * hold fewer than `limit` profiles while a `next` remains.
+   */
+  async page(workspaceId: string, query: { q?: string; after?: string; limit: number }): Promise<{ data: ProfileView[]; next?: string }> {
+    const views = async (ids: string[]) => (await Promise.all(ids.map((id) => this.get(workspaceId, id)))).filter((p): p is ProfileView => p !== undefined);
+    const cursor = decodeCursor(query.after);
+    if (query.q === undefined || query.q === '') {
+      const ids = await this.identity.profilePage(workspaceId, { after: typeof cursor?.[1] === 'string' ? cursor[1] : undefined, limit: query.limit });
+      return { data: await views(ids), next: ids.length === query.limit ? encodeCursor([0, ids[ids.length - 1]]) : undefined };
+    }
+    const q = query.q;
     const prefixes = [...new Set([q, q.trim().toLowerCase()])].filter((p) => p !== '');
     const values = [JSON.stringify(q)];
     if (q.trim() !== '' && Number.isFinite(Number(q))) values.push(JSON.stringify(Number(q)));
     if (q === 'true' || q === 'false') values.push(q);
-    const ids = new Set<string>();
-    for (const prefix of prefixes) for (const id of await this.identity.search(workspaceId, { identifierPrefix: prefix, traitValues: values }, limit)) ids.add(id);
+    const phases = prefixes.length + values.length;
+    let [phase, position] = cursor ?? [0, undefined];
+    const seen = new Set<string>();
     const out: ProfileView[] = [];
-    for (const id of ids) {
-      const p = await this.get(workspaceId, id);
-      if (!p) continue;
-      const byIdentifier = p.identifiers.some((i) => prefixes.some((prefix) => i.value.startsWith(prefix)));
-      const byTrait = Object.values(p.traits).some((v) => values.includes(JSON.stringify(v)));
-      if (byIdentifier || byTrait) out.push(p);
-      if (out.length === limit) break;
+    while (phase < phases && out.length < query.limit) {
+      const want = query.limit - out.length;
+      let ids: string[];
+      if (phase < prefixes.length) {
+        const after = Array.isArray(position) ? { value: String(position[0]), type: String(position[1]) } : undefined;
+        const rows = await this.identity.identifierPage(workspaceId, { prefix: prefixes[phase], after, limit: want });
+        ids = rows.map((r) => r.profileId);
+        position = rows.length ? [rows[rows.length - 1].value, rows[rows.length - 1].type] : position;
+        if (rows.length < want) (phase++, (position = undefined));
+      } else {
+        const value = values[phase - prefixes.length];
+        ids = await this.identity.traitValuePage(workspaceId, { value, after: typeof position === 'string' ? position : undefined, limit: want });
+        position = ids.length ? ids[ids.length - 1] : position;
+        if (ids.length < want) (phase++, (position = undefined));
+      }
+      for (const p of await views(ids.filter((id) => !seen.has(id)))) {
+        if (seen.has(p.id)) continue; // two identifiers of one profile, or a merged id that resolved to it
+        seen.add(p.id);
+        const byIdentifier = p.identifiers.some((i) => prefixes.some((prefix) => i.value.startsWith(prefix)));
+        const byTrait = Object.values(p.traits).some((v) => values.includes(JSON.stringify(v)));
+        if (byIdentifier || byTrait) out.push(p);
+      }
     }
-    return out;
+    return { data: out, next: phase < phases ? encodeCursor([phase, position]) : undefined };
   }
 
   private async view(workspaceId: string, record: ProfileRecord): Promise<ProfileView> {

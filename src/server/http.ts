@@ -83,10 +83,10 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
       adminAuth(admin, deps.store, deps.sessions);
       await admin.register(sourcesRoutes, { store: deps.store, clock: deps.clock, onChange: deps.onSourcesChange });
       await admin.register(eventsRoutes, { store: deps.store, stage: deps.stage, mask: deps.mask });
-      admin.get<{ Querystring: { limit?: number } }>(
+      admin.get<{ Querystring: { limit?: number; before?: number } }>(
         '/audit',
-        { schema: { summary: 'Audit log, newest first', tags: ['audit'], querystring: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })) }) } },
-        async (req) => ({ data: await deps.store.audit.list(req.workspaceId, req.query.limit ?? 100) }),
+        { schema: { summary: 'Audit log, newest first; paged by `before` (the last id of the previous page)', tags: ['audit'], querystring: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })), before: Type.Optional(Type.Integer({ description: 'Paging: only entries with an id below this.' })) }) } },
+        async (req) => ({ data: await deps.store.audit.list(req.workspaceId, req.query.limit ?? 100, req.query.before) }),
       );
       for (const plugin of deps.adminPlugins) await admin.register(plugin);
     },

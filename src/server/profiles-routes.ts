@@ -28,20 +28,24 @@ export interface ProfilesRouteDeps {
 export function profilesRoutes(deps: ProfilesRouteDeps) {
   const { profiles, identity } = deps;
   return async function plugin(app: FastifyInstance): Promise<void> {
-    app.get<{ Querystring: { q: string; limit?: number } }>(
+    app.get<{ Querystring: { q?: string; after?: string; limit?: number } }>(
       '/profiles',
       {
         schema: {
-          summary: 'Search profiles by identifier prefix or trait value',
+          summary: 'Search profiles by identifier prefix or trait value, or list them all; paged by `after` (the `next` of the previous page)',
           tags: ['profiles'],
-          querystring: Type.Object({ q: Type.String({ minLength: 1, maxLength: 1024, description: 'Identifier prefix, or a trait value to match exactly.' }), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })) }),
-          response: { 200: Type.Object({ data: Type.Array(ProfileView) }) },
+          querystring: Type.Object({
+            q: Type.Optional(Type.String({ maxLength: 1024, description: 'Identifier prefix, or a trait value to match exactly; without it, every profile in id order.' })),
+            after: Type.Optional(Type.String({ maxLength: 4096, description: 'Paging: the `next` of the previous page.' })),
+            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
+          }),
+          response: { 200: Type.Object({ data: Type.Array(ProfileView), next: Type.Optional(Type.String({ description: 'Cursor of the next page; absent on the last.' })) }) },
         },
       },
       async (req) => {
         const mask = await deps.mask?.forRequest(req);
-        const data = await profiles.search(req.workspaceId, req.query.q, req.query.limit ?? 20);
-        return { data: mask ? data.map((p) => mask.profile(p)) : data };
+        const page = await profiles.page(req.workspaceId, { q: req.query.q, after: req.query.after, limit: req.query.limit ?? 20 });
+        return { data: mask ? page.data.map((p) => mask.profile(p)) : page.data, ...(page.next ? { next: page.next } : {}) };
       },
     );
 

@@ -82,6 +82,7 @@ const ReplayAnswerView = Type.Object({
       error: Type.Optional(Problem),
       status: Type.Optional(Type.String()),
       message: Type.Optional(Type.Object({}, { additionalProperties: true })),
+      messages: Type.Optional(Type.Array(Type.Object({}, { additionalProperties: true }), { description: 'Dry runs of a held webhook payload: the messages its function maps it to now.' })),
     }),
   ),
 });

@@ -130,7 +130,8 @@ function Comparison(props: { node: Condition; field: string; ops: readonly strin
   );
 }
 
-function Filters(props: { label: string; field: 'property' | 'field'; list: Condition[]; onChange(list: Condition[]): void }) {
+/** A list of property (or catalog row) filters, as in `performed.where`; journeys' event waits use it too. */
+export function Filters(props: { label: string; field: 'property' | 'field'; list: Condition[]; onChange(list: Condition[]): void }) {
   return (
     <fieldset className="filters">
       <legend>{props.label}</legend>

@@ -10,7 +10,7 @@ export interface JourneyDefinition {
   [field: string]: unknown;
 }
 
-export const NODE_TYPES = ['wait', 'wait_until', 'wait_for_event', 'branch', 'split', 'send', 'update_trait', 'webhook', 'ad_audience', 'exit'] as const;
+export const NODE_TYPES = ['wait', 'wait_until', 'wait_for_event', 'branch', 'split', 'decide', 'send', 'update_trait', 'webhook', 'ad_audience', 'exit'] as const;
 
 /** The fields of a node that name the node after it, with the label of each edge. */
 export function exits(node: JourneyNode): { field: string; label: string; target?: string }[] {
@@ -23,6 +23,11 @@ export function exits(node: JourneyNode): { field: string; label: string; target
       return [{ field: 'next', label: 'event', target: node.next as string }, { field: 'timeout_next', label: 'timeout', target: node.timeout_next as string }];
     case 'split':
       return ((node.branches as { next?: string }[]) ?? []).map((b, i) => ({ field: `branches.${i}`, label: `branch ${i + 1}`, target: b.next }));
+    case 'decide': {
+      const arms = ((node.arms as { key?: string; next?: string }[]) ?? []).map((a, i) => ({ field: `arms.${i}`, label: `arm ${a.key || i + 1}`, target: a.next }));
+      const holdout = node.holdout as { next?: string } | undefined;
+      return [...arms, ...(holdout ? [{ field: 'holdout', label: 'holdout', target: holdout.next }] : []), { field: 'none_eligible', label: 'none eligible', target: node.none_eligible as string }];
+    }
     default:
       return [{ field: 'next', label: 'next', target: node.next as string }];
   }
@@ -30,9 +35,17 @@ export function exits(node: JourneyNode): { field: string; label: string; target
 
 export function setExit(node: JourneyNode, field: string, target: string | undefined): JourneyNode {
   const next = { ...node };
-  if (field.startsWith('branches.')) {
-    const i = Number(field.split('.')[1]);
-    next.branches = ((node.branches as { next?: string }[]) ?? []).map((b, j) => (j === i ? { ...b, next: target } : b));
+  const withNext = <T extends { next?: string }>(b: T): T => {
+    const { next: _n, ...rest } = b;
+    return (target ? { ...rest, next: target } : rest) as T;
+  };
+  if (field.startsWith('branches.') || field.startsWith('arms.')) {
+    const [list, index] = field.split('.');
+    next[list] = ((node[list] as { next?: string }[]) ?? []).map((b, j) => (j === Number(index) ? withNext(b) : b));
+    return next;
+  }
+  if (field === 'holdout') {
+    next.holdout = withNext((node.holdout as { next?: string }) ?? {});
     return next;
   }
   if (target) next[field] = target;
@@ -47,6 +60,7 @@ export function defaultJourneyNode(type: (typeof NODE_TYPES)[number]): JourneyNo
     case 'wait_for_event': return { type, event: 'Order Completed', timeout: '1d' };
     case 'branch': return { type, condition: { trait: 'email', exists: true } };
     case 'split': return { type, branches: [{ weight: 50 }, { weight: 50 }] };
+    case 'decide': return { type, arms: [{ key: 'a' }, { key: 'b' }], reward: { event: 'Order Completed', within: '7d' } };
     case 'send': return { type, channel: 'email', template: 'welcome' };
     case 'update_trait': return { type, trait: 'welcomed', value: true };
     case 'webhook': return { type, channel: 'webhook' };

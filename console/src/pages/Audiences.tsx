@@ -9,18 +9,15 @@ import { useCanWrite } from '../session';
 interface Audience { key: string; name?: string; description?: string; condition: Condition }
 
 /**
- * The size of the draft condition, asked again a moment after each edit (POST /audiences/preview). Viewers may only
- * read (GET), so they see the saved audience's current size instead.
+ * The size of the draft condition, asked again a moment after each edit (POST /audiences/preview, a read-only POST
+ * that viewers may call too, so a viewer can try conditions without being able to save them).
  */
-function useEstimate(condition: Condition, saved: string | undefined, canWrite: boolean) {
+function useEstimate(condition: Condition) {
   const [estimate, setEstimate] = useState<{ size?: number; error?: string; busy: boolean }>({ busy: true });
   useEffect(() => {
     setEstimate((e) => ({ ...e, busy: true }));
     const timer = setTimeout(() => {
-      const ask = canWrite || !saved
-        ? api<{ size: number }>('/audiences/preview', { json: { condition, sample: 0 } })
-        : api<{ size: number }>(`/audiences/${encodeURIComponent(saved)}/size`);
-      ask.then(
+      api<{ size: number }>('/audiences/preview', { json: { condition, sample: 0 } }).then(
         (r) => setEstimate({ size: r.size, busy: false }),
         (e: unknown) => setEstimate({ error: describe(e), busy: false }),
       );
@@ -49,7 +46,7 @@ function Editor({ initial, isNew, onSaved }: { initial: Audience; isNew: boolean
   const [view, setView] = useState<'visual' | 'json'>('visual');
   const [error, setError] = useState<string>();
   const [status, setStatus] = useState<string>();
-  const estimate = useEstimate(condition, isNew ? undefined : initial.key, canWrite);
+  const estimate = useEstimate(condition);
   const save = async () => {
     try {
       const body = { key, ...(name ? { name } : {}), condition };

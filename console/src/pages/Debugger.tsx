@@ -1,7 +1,51 @@
 import { useEffect, useState } from 'react';
-import { Section, Status, TextField } from '../components/common';
+import { api, qs } from '../api';
+import { ErrorText, Section, SelectField, Status, TextField } from '../components/common';
+import { beforePage, Pager, usePaged } from '../components/paging';
 
 interface Live { id: number; source: string; violations: unknown[]; message: Record<string, unknown> }
+
+const PAGE = 50;
+const TYPES = ['', 'track', 'identify', 'page', 'screen', 'group', 'alias'] as const;
+
+function EventLine({ e }: { e: Live }) {
+  return (
+    <details>
+      <summary>
+        #{e.id} {String(e.message.type)} {String(e.message.event ?? '')} · {e.source} · {String(e.message.userId ?? e.message.anonymousId ?? '')}
+        {e.violations.length ? ` · ${e.violations.length} violation(s)` : ''}
+      </summary>
+      <pre>{JSON.stringify(e.message, null, 2)}</pre>
+    </details>
+  );
+}
+
+/** Stored events, newest first, filtered server-side and paged by `before` (the last id shown). */
+function History() {
+  const [source, setSource] = useState('');
+  const [type, setType] = useState<(typeof TYPES)[number]>('');
+  const [event, setEvent] = useState('');
+  const [filters, setFilters] = useState({ source: '', type: '', event: '' });
+  const list = usePaged(async (before: number | undefined) => beforePage((await api<{ data: Live[] }>(`/events?${qs({ ...filters, before, limit: PAGE })}`)).data, PAGE, (e) => e.id), [filters]);
+  return (
+    <Section title="Event history">
+      <form className="row" aria-label="Filter stored events" onSubmit={(e) => (e.preventDefault(), setFilters({ source: source.trim(), type, event: event.trim() }))}>
+        <TextField label="Source key" value={source} onChange={setSource} />
+        <SelectField label="Message type" value={type} options={TYPES.map((t) => ({ value: t, label: t || 'any' }))} onChange={setType} />
+        <TextField label="Event name" value={event} onChange={setEvent} />
+        <button type="submit">Show events</button>
+      </form>
+      <ErrorText error={list.error} />
+      <ol className="events" aria-label="Stored events">
+        {list.items?.map((e) => (
+          <li key={e.id}><EventLine e={e} /></li>
+        ))}
+      </ol>
+      {list.items?.length === 0 ? <p>No stored event matches.</p> : null}
+      <Pager label="Event history" paged={list} />
+    </Section>
+  );
+}
 
 /** The live event debugger: each stored event as it arrives, over server-sent events (the session cookie signs it). */
 export function Debugger() {
@@ -35,17 +79,12 @@ export function Debugger() {
         <ol className="events" aria-live="polite">
           {shown.map((e) => (
             <li key={e.id}>
-              <details>
-                <summary>
-                  #{e.id} {String(e.message.type)} {String(e.message.event ?? '')} · {e.source} · {String(e.message.userId ?? e.message.anonymousId ?? '')}
-                  {e.violations.length ? ` · ${e.violations.length} violation(s)` : ''}
-                </summary>
-                <pre>{JSON.stringify(e.message, null, 2)}</pre>
-              </details>
+              <EventLine e={e} />
             </li>
           ))}
         </ol>
       </Section>
+      <History />
     </>
   );
 }

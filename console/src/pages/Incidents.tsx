@@ -1,6 +1,7 @@
 import { useState } from 'react';
 import { api, describe } from '../api';
 import { ErrorText, Section, TextField, useLoad, when } from '../components/common';
+import { beforePage, Pager, usePaged } from '../components/paging';
 import { navigate, usePath } from '../router';
 import { useCanWrite } from '../session';
 
@@ -66,18 +67,18 @@ function IncidentDetail({ id }: { id: string }) {
 export function Incidents() {
   const path = usePath();
   const selected = new URLSearchParams(path.split('?')[1] ?? '').get('id');
-  const { data, error } = useLoad(() => api<{ data: Incident[] }>('/incidents'), []);
+  const list = usePaged(async (before: number | undefined) => beforePage((await api<{ data: Incident[] }>(`/incidents?limit=25${before ? `&before=${before}` : ''}`)).data, 25, (i) => i.id), []);
   return (
     <>
       <h1>Alerts and incidents</h1>
-      <ErrorText error={error} />
+      <ErrorText error={list.error} />
       <table>
         <caption>Incidents, newest first</caption>
         <thead>
           <tr><th scope="col">Id</th><th scope="col">Rule</th><th scope="col">Severity</th><th scope="col">State</th><th scope="col">Opened</th><th scope="col">Summary</th></tr>
         </thead>
         <tbody>
-          {data?.data.map((i) => (
+          {list.items?.map((i) => (
             <tr key={i.id}>
               <td><button type="button" className="link" onClick={() => navigate(`/incidents?id=${i.id}`)}>#{i.id}</button></td>
               <td>{i.rule}</td><td>{i.severity}</td><td>{i.state}{i.acknowledgedAt ? ' (acknowledged)' : ''}</td><td>{when(i.openedAt)}</td><td>{i.summary}</td>
@@ -85,7 +86,8 @@ export function Incidents() {
           ))}
         </tbody>
       </table>
-      {data?.data.length === 0 ? <p>No incidents.</p> : null}
+      {list.items?.length === 0 ? <p>No incidents.</p> : null}
+      <Pager label="Incidents" paged={list} />
       {selected ? <IncidentDetail id={selected} /> : null}
     </>
   );

@@ -3,6 +3,7 @@ import { Background, Controls, ReactFlow, type Connection, type EdgeChange, type
 import { api, apiWithHeaders, describe } from '../api';
 import { ErrorText, JsonField, Section, SelectField, Status, TextField, useLoad } from '../components/common';
 import { defaultJourneyNode, exits, layout, NODE_TYPES, setExit, toFlow, type JourneyDefinition, type JourneyNode } from '../components/journey-graph';
+import { JourneyNodeForm, type NodeFormOptions } from '../components/JourneyNodeForm';
 import { Link, navigate } from '../router';
 import { useCanWrite } from '../session';
 
@@ -13,20 +14,31 @@ interface VersionRow { version: number; at: string; author: string; message: str
 const NEW_JOURNEY: JourneyDefinition = { key: '', name: '', trigger: { type: 'event', event: 'Signed Up' }, start: '', nodes: {} };
 const duration = (ms: number) => (ms < 60_000 ? `${Math.round(ms / 1000)}s` : ms < 3_600_000 ? `${Math.round(ms / 60_000)}m` : ms < 86_400_000 ? `${(ms / 3_600_000).toFixed(1)}h` : `${(ms / 86_400_000).toFixed(1)}d`);
 
-function NodePanel({ id, def, onChange, onRemove }: { id: string; def: JourneyDefinition; onChange(n: JourneyNode): void; onRemove(): void }) {
+/**
+ * The selected node: its form (fields per node kind, no JSON needed), where each exit goes, and the node as JSON
+ * behind an "advanced" toggle. Viewers see the same form disabled: they may simulate, not change.
+ */
+function NodePanel({ id, def, options, onChange, onRemove }: { id: string; def: JourneyDefinition; options: NodeFormOptions; onChange(n: JourneyNode): void; onRemove(): void }) {
+  const canWrite = useCanWrite();
   const node = def.nodes[id];
   const ids = Object.keys(def.nodes).filter((k) => k !== id);
-  const exitFields = new Set(['next', 'then', 'else', 'timeout_next']);
-  const settings = Object.fromEntries(Object.entries(node).filter(([k]) => !exitFields.has(k)));
   return (
     <Section title={`Node ${id} (${node.type})`}>
-      <JsonField key={id} label={`Settings of ${id}`} value={settings} rows={6} onValid={(v) => onChange({ ...(v as JourneyNode), ...Object.fromEntries(Object.entries(node).filter(([k]) => exitFields.has(k))), type: (v as JourneyNode).type ?? node.type })} />
-      {exits(node).map((e) => (
-        <SelectField key={e.field} label={`${id}: ${e.label} goes to`} value={e.target ?? ''} options={[{ value: '', label: '(end)' }, ...ids.map((k) => ({ value: k, label: k }))]} onChange={(v) => onChange(setExit(node, e.field, v || undefined))} />
-      ))}
-      <button type="button" className="danger" onClick={onRemove}>
-        Remove node {id}
-      </button>
+      <fieldset className="node-form" disabled={!canWrite} aria-label={`Settings of ${id}`}>
+        <JourneyNodeForm id={id} node={node} set={onChange} options={options} />
+        {exits(node).map((e) => (
+          <SelectField key={e.field} label={`${id}: ${e.label} goes to`} value={e.target ?? ''} options={[{ value: '', label: '(end)' }, ...ids.map((k) => ({ value: k, label: k }))]} onChange={(v) => onChange(setExit(node, e.field, v || undefined))} />
+        ))}
+        <details>
+          <summary>Advanced: node {id} as JSON</summary>
+          <JsonField key={id} label={`Node ${id} (JSON)`} value={node} rows={8} readOnly={!canWrite} onValid={(v) => onChange({ ...(v as JourneyNode), type: (v as JourneyNode).type ?? node.type })} />
+        </details>
+      </fieldset>
+      {canWrite ? (
+        <button type="button" className="danger" onClick={onRemove}>
+          Remove node {id}
+        </button>
+      ) : null}
     </Section>
   );
 }
@@ -46,6 +58,14 @@ function Editor({ initial, isNew, onSaved }: { initial: JourneyDefinition; isNew
   const saved = useLoad(async () => (isNew ? undefined : apiWithHeaders(`/journeys/${encodeURIComponent(initial.key)}`)), [initial.key]);
   const stats = useLoad(async () => (isNew ? undefined : api<Stats>(`/journeys/${encodeURIComponent(initial.key)}/stats`)), [initial.key]);
   const versions = useLoad(async () => (isNew ? [] : (await api<{ data: VersionRow[] }>('/versions?limit=200')).data.filter((v) => v.changes.some((c) => c.kind === 'journeys' && c.key === initial.key))), [initial.key]);
+  const lists = useLoad(async (): Promise<NodeFormOptions> => {
+    const [channels, templates, experiments] = await Promise.all([
+      api<{ data: { key: string; type?: string }[] }>('/channels').catch(() => ({ data: [] })),
+      api<{ data: { key: string; channel: string }[] }>('/templates').catch(() => ({ data: [] })),
+      api<{ data: { key: string }[] }>('/experiments').catch(() => ({ data: [] })),
+    ]);
+    return { channels: channels.data, templates: templates.data, experiments: experiments.data.map((e) => e.key) };
+  }, []);
   const flow = useMemo(() => toFlow(def, positions, stats.data?.nodes ?? {}, selected), [def, positions, stats.data, selected]);
   const trigger = def.trigger as { type: string; event?: string; audience?: string };
 
@@ -135,7 +155,7 @@ function Editor({ initial, isNew, onSaved }: { initial: JourneyDefinition; isNew
   return (
     <>
       <Section title={isNew ? 'New journey' : `Journey ${initial.key}`} actions={journeyStatus ? <span className="badge">{journeyStatus}</span> : undefined}>
-        <div className="row">
+        <fieldset className="node-form row" disabled={!canWrite} aria-label="Key, name, trigger and start">
           <TextField label="Journey key" value={def.key} onChange={(v) => update((d) => ({ ...d, key: v }))} readOnly={!isNew} required />
           <TextField label="Journey name" value={String(def.name ?? '')} onChange={(v) => update((d) => ({ ...d, name: v }))} />
           <SelectField label="Trigger" value={trigger.type as 'event'} options={['event', 'audience_entered', 'audience_exited'] as const} onChange={(t) => update((d) => ({ ...d, trigger: t === 'event' ? { type: t, event: trigger.event ?? '' } : { type: t, audience: trigger.audience ?? '' } }))} />
@@ -145,7 +165,7 @@ function Editor({ initial, isNew, onSaved }: { initial: JourneyDefinition; isNew
             <TextField label="Trigger audience" value={trigger.audience ?? ''} onChange={(v) => update((d) => ({ ...d, trigger: { ...d.trigger, audience: v } }))} />
           )}
           <SelectField label="Start node" value={def.start} options={[{ value: '', label: '(none)' }, ...Object.keys(def.nodes).map((k) => ({ value: k, label: k }))]} onChange={(v) => update((d) => ({ ...d, start: v }))} />
-        </div>
+        </fieldset>
         <div className="flow" aria-label="Journey graph (drag to connect; keyboard: use the node panel)">
           <ReactFlow key={Object.keys(def.nodes).length} fitViewOptions={{ maxZoom: 1, padding: 0.2 }} nodes={flow.nodes} edges={flow.edges} onConnect={canWrite ? onConnect : undefined} onNodesChange={onNodesChange} onEdgesChange={canWrite ? onEdgesChange : undefined} nodesConnectable={canWrite} fitView proOptions={{ hideAttribution: true }}>
             <Background />
@@ -161,10 +181,10 @@ function Editor({ initial, isNew, onSaved }: { initial: JourneyDefinition; isNew
           </form>
         ) : null}
         <SelectField label="Selected node" value={selected ?? ''} options={[{ value: '', label: '(none)' }, ...Object.keys(def.nodes).map((k) => ({ value: k, label: k }))]} onChange={(v) => setSelected(v || undefined)} />
-        {selected && def.nodes[selected] ? <NodePanel id={selected} def={def} onChange={(n) => setNode(selected, n)} onRemove={() => removeNode(selected)} /> : null}
+        {selected && def.nodes[selected] ? <NodePanel id={selected} def={def} options={lists.data ?? { channels: [], templates: [], experiments: [] }} onChange={(n) => setNode(selected, n)} onRemove={() => removeNode(selected)} /> : null}
         <details>
-          <summary>Whole definition (JSON)</summary>
-          <JsonField label="Journey definition" value={def} onValid={(v) => (setDef(v as JourneyDefinition), setPositions(layout(v as JourneyDefinition)))} rows={16} />
+          <summary>Advanced: the whole definition (JSON)</summary>
+          <JsonField label="Journey definition" value={def} readOnly={!canWrite} onValid={(v) => (setDef(v as JourneyDefinition), setPositions(layout(v as JourneyDefinition)))} rows={16} />
         </details>
         <div className="row">
           {canWrite ? <button type="button" onClick={publish}>Publish</button> : null}

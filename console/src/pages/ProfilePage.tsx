@@ -1,6 +1,7 @@
 import { useState } from 'react';
 import { api, describe } from '../api';
 import { ErrorText, Section, Status, useLoad, when } from '../components/common';
+import { beforePage, Pager, usePaged } from '../components/paging';
 import { IdentityGraph } from '../components/IdentityGraph';
 import { navigate } from '../router';
 import { useCanWrite } from '../session';
@@ -25,7 +26,7 @@ export function ProfilePage({ id }: { id: string }) {
   const canWrite = useCanWrite();
   const profile = useLoad(() => api<Profile>(`/profiles/${encodeURIComponent(id)}`), [id]);
   const graph = useLoad(() => api<Parameters<typeof IdentityGraph>[0]['graph']>(`/profiles/${encodeURIComponent(id)}/graph`), [id]);
-  const timeline = useLoad(() => api<{ data: TimelineEvent[] }>(`/profiles/${encodeURIComponent(id)}/events?limit=100`), [id]);
+  const timeline = usePaged(async (before: number | undefined) => beforePage((await api<{ data: TimelineEvent[] }>(`/profiles/${encodeURIComponent(id)}/events?limit=50${before ? `&before=${before}` : ''}`)).data, 50, (e) => e.id), [id]);
   const journeys = useLoad(() => api<{ data?: Instance[]; instances?: Instance[] }>(`/profiles/${encodeURIComponent(id)}/trace`).catch((): { data?: Instance[]; instances?: Instance[] } => ({ data: [] })), [id]);
   const [status, setStatus] = useState<string>();
   const [error, setError] = useState<string>();
@@ -114,13 +115,14 @@ export function ProfilePage({ id }: { id: string }) {
       <Section title="Event timeline">
         <ErrorText error={timeline.error} />
         <ol className="timeline">
-          {timeline.data?.data.map((e) => (
+          {timeline.items?.map((e) => (
             <li key={e.id}>
               <time dateTime={String(e.message.timestamp ?? '')}>{when(String(e.message.timestamp ?? e.message.receivedAt ?? ''))}</time>{' '}
               <strong>{String(e.message.type)}</strong> {String(e.message.event ?? e.message.name ?? '')} <small>({e.source})</small>
             </li>
           ))}
         </ol>
+        <Pager label="Event timeline" paged={timeline} />
       </Section>
     </>
   );

@@ -1,8 +1,11 @@
 import { useState } from 'react';
-import { api, describe } from '../api';
-import { ErrorText, JsonField, Section, Status, useLoad, when } from '../components/common';
+import { api, describe, qs } from '../api';
+import { ErrorText, JsonField, Section, Status, when } from '../components/common';
+import { beforePage, Pager, usePaged } from '../components/paging';
 import { diff } from '../components/json-patch';
 import { useCanWrite } from '../session';
+
+const PAGE = 50;
 
 interface Item {
   id: number; source: string; messageId: string; type: string; event: string | null; status: string;
@@ -68,10 +71,10 @@ function Fix({ item, onDone }: { item: Item; onDone(text: string): void }) {
 
 export function Quarantine() {
   const [status, setStatus] = useState<'held' | 'replayed' | 'discarded'>('held');
-  const list = useLoad(() => api<{ data: Item[] }>(`/quarantine?status=${status}&limit=100`), [status]);
+  const list = usePaged(async (before: number | undefined) => beforePage((await api<{ data: Item[] }>(`/quarantine?${qs({ status, limit: PAGE, before })}`)).data, PAGE, (i) => i.id), [status]);
   const [selected, setSelected] = useState<number>();
   const [done, setDone] = useState<string>();
-  const item = list.data?.data.find((i) => i.id === selected);
+  const item = list.items?.find((i) => i.id === selected);
   return (
     <>
       <h1>Quarantine</h1>
@@ -86,10 +89,10 @@ export function Quarantine() {
       <Status text={done} />
       <ErrorText error={list.error} />
       <table>
-        <caption>Quarantined messages ({status})</caption>
+        <caption>Quarantined messages ({status}), page {list.number}</caption>
         <thead><tr><th scope="col">Id</th><th scope="col">Message</th><th scope="col">Source</th><th scope="col">Reasons</th><th scope="col">Received</th></tr></thead>
         <tbody>
-          {list.data?.data.map((i) => (
+          {list.items?.map((i) => (
             <tr key={i.id} aria-selected={i.id === selected}>
               <td>
                 <button type="button" className="link" onClick={() => setSelected(i.id)} aria-label={`Inspect message ${i.id}`}>
@@ -104,7 +107,8 @@ export function Quarantine() {
           ))}
         </tbody>
       </table>
-      {list.data?.data.length === 0 ? <p>No {status} messages.</p> : null}
+      {list.items?.length === 0 ? <p>No {status} messages{list.number > 1 ? ' on this page' : ''}.</p> : null}
+      <Pager label={`Quarantined messages (${status})`} paged={list} />
       {item ? (
         <Fix
           key={item.id}

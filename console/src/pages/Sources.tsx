@@ -2,23 +2,22 @@ import { useState } from 'react';
 import { api, describe } from '../api';
 import { ErrorText, JsonField, Section, SelectField, Status, TextField, useLoad, when } from '../components/common';
 import { useCanWrite } from '../session';
+import { PlanForm, type Plan } from './sources/PlanForm';
 
 interface Source { key: string; name?: string; trackingPlan?: string; mode?: string; writeKey: string; createdAt: string }
-interface Plan { key: string; name?: string; events?: Record<string, unknown> }
 interface EventView { id: number; source: string; violations: { kind: string; path: string; message: string }[]; message: Record<string, unknown> }
 
-function PlanEditor({ plan, onSaved }: { plan: Plan; onSaved(): void }) {
+/** A tracking plan in a form (events, properties, types, policies); its JSON stays behind "advanced". */
+function PlanEditor({ plan, isNew, onSaved }: { plan: Plan; isNew: boolean; onSaved(): void }) {
   const canWrite = useCanWrite();
-  const [draft, setDraft] = useState<unknown>(plan);
+  const [draft, setDraft] = useState<Plan>(plan);
   const [status, setStatus] = useState<string>();
   const [error, setError] = useState<string>();
-  const isNew = !plan.key;
   const save = async () => {
     try {
-      const body = draft as Plan;
-      await api(isNew ? '/tracking-plans' : `/tracking-plans/${encodeURIComponent(plan.key)}`, { method: isNew ? 'POST' : 'PUT', json: body });
+      await api(isNew ? '/tracking-plans' : `/tracking-plans/${encodeURIComponent(plan.key)}`, { method: isNew ? 'POST' : 'PUT', json: draft });
       setError(undefined);
-      setStatus(`Saved tracking plan '${body.key}'.`);
+      setStatus(`Saved tracking plan '${draft.key}'.`);
       onSaved();
     } catch (e) {
       setError(describe(e));
@@ -26,7 +25,13 @@ function PlanEditor({ plan, onSaved }: { plan: Plan; onSaved(): void }) {
   };
   return (
     <div>
-      <JsonField label={isNew ? 'New tracking plan (JSON)' : `Tracking plan '${plan.key}' (JSON)`} value={plan} onValid={setDraft} rows={16} readOnly={!canWrite} />
+      <fieldset className="node-form" disabled={!canWrite} aria-label={isNew ? 'New tracking plan' : `Tracking plan ${plan.key}`}>
+        <PlanForm plan={draft} set={setDraft} isNew={isNew} />
+        <details>
+          <summary>Advanced: the plan as JSON (JSON Schemas beyond names and types)</summary>
+          <JsonField label={isNew ? 'New tracking plan (JSON)' : `Tracking plan '${plan.key}' (JSON)`} value={draft} onValid={(v) => setDraft(v as Plan)} rows={16} readOnly={!canWrite} />
+        </details>
+      </fieldset>
       {canWrite ? (
         <button type="button" onClick={save}>
           Save tracking plan
@@ -37,6 +42,44 @@ function PlanEditor({ plan, onSaved }: { plan: Plan; onSaved(): void }) {
     </div>
   );
 }
+
+/** Which plan checks a source, and what happens to a message that breaks it. */
+function SourceSettings({ sources, plans, onSaved }: { sources: Source[]; plans: Plan[]; onSaved(): void }) {
+  const [key, setKey] = useState(sources[0]?.key ?? '');
+  const source = sources.find((s) => s.key === key);
+  const [plan, setPlan] = useState(source?.trackingPlan ?? '');
+  const [mode, setMode] = useState<'allow' | 'flag' | 'block'>((source?.mode as 'flag') ?? 'flag');
+  const [status, setStatus] = useState<string>();
+  const [error, setError] = useState<string>();
+  const choose = (k: string) => {
+    const s = sources.find((x) => x.key === k);
+    setKey(k);
+    setPlan(s?.trackingPlan ?? '');
+    setMode((s?.mode as 'flag') ?? 'flag');
+  };
+  const save = async () => {
+    try {
+      await api(`/sources/${encodeURIComponent(key)}`, { method: 'PUT', json: { key, ...(source?.name ? { name: source.name } : {}), ...(plan ? { trackingPlan: plan, mode } : {}) } });
+      setError(undefined);
+      setStatus(`Saved source '${key}'.`);
+      onSaved();
+    } catch (e) {
+      setError(describe(e));
+    }
+  };
+  return (
+    <form className="row" aria-label="Source settings" onSubmit={(e) => (e.preventDefault(), void save())}>
+      <SelectField label="Source" value={key} options={sources.map((s) => s.key)} onChange={choose} />
+      <SelectField label="Checked by plan" value={plan} options={[{ value: '', label: '(no plan)' }, ...plans.map((p) => ({ value: p.key, label: p.name ?? p.key }))]} onChange={setPlan} />
+      {plan ? <SelectField label="A message that breaks it is" value={mode} options={[{ value: 'allow', label: 'accepted' }, { value: 'flag', label: 'accepted and flagged' }, { value: 'block', label: 'quarantined' }]} onChange={setMode} /> : null}
+      <button type="submit">Save source settings</button>
+      <ErrorText error={error} />
+      <Status text={status} />
+    </form>
+  );
+}
+
+const NEW_PLAN: Plan = { key: 'my_plan', name: 'My plan', events: {} };
 
 export function Sources() {
   const canWrite = useCanWrite();
@@ -80,6 +123,7 @@ export function Sources() {
         ) : null}
         <ErrorText error={error} />
         <Status text={created} />
+        {canWrite && sources.data && plans.data && sources.data.data.length ? <SourceSettings sources={sources.data.data} plans={plans.data.data} onSaved={sources.reload} /> : null}
       </Section>
       <Section title="Tracking plans">
         <SelectField
@@ -89,7 +133,7 @@ export function Sources() {
           onChange={setPlanKey}
         />
         {selectedPlan || canWrite ? (
-          <PlanEditor key={planKey} plan={selectedPlan ?? { key: 'my_plan', name: 'My plan', events: {} }} onSaved={plans.reload} />
+          <PlanEditor key={planKey} plan={selectedPlan ?? NEW_PLAN} isNew={!selectedPlan} onSaved={plans.reload} />
         ) : null}
       </Section>
       <Section title="Recent violations">

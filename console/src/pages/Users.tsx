@@ -1,6 +1,7 @@
 import { useState } from 'react';
 import { api, describe } from '../api';
 import { ErrorText, Section, SelectField, Status, TextField, useLoad, when } from '../components/common';
+import { beforePage, Pager, usePaged } from '../components/paging';
 import { useIsAdmin } from '../session';
 
 type Role = 'viewer' | 'editor' | 'admin';
@@ -10,7 +11,7 @@ interface Audit { id: number; at: number; actor: string; action: string; target:
 export function Users() {
   const isAdmin = useIsAdmin();
   const list = useLoad(async () => (isAdmin ? api<{ data: User[] }>('/users') : { data: [] }), [isAdmin]);
-  const audit = useLoad(() => api<{ data: Audit[] }>('/audit?limit=50'), []);
+  const audit = usePaged(async (before: number | undefined) => beforePage((await api<{ data: Audit[] }>(`/audit?limit=50${before ? `&before=${before}` : ''}`)).data, 50, (a) => a.id), []);
   const [name, setName] = useState('');
   const [password, setPassword] = useState('');
   const [role, setRole] = useState<Role>('viewer');
@@ -63,10 +64,11 @@ export function Users() {
       </Section>
       <Section title="Audit log: who changed what">
         <ol>
-          {audit.data?.data.map((a) => (
+          {audit.items?.map((a) => (
             <li key={a.id}>{when(a.at)} · <strong>{a.actor}</strong> · {a.action} · {a.target}</li>
           ))}
         </ol>
+        <Pager label="Audit log" paged={audit} />
       </Section>
     </>
   );

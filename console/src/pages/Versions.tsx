@@ -1,6 +1,7 @@
 import { useState } from 'react';
-import { api, describe } from '../api';
-import { ErrorText, Section, Status, useLoad, when } from '../components/common';
+import { api, describe, qs } from '../api';
+import { ErrorText, Section, Status, when } from '../components/common';
+import { Pager, usePaged } from '../components/paging';
 import { useCanWrite } from '../session';
 
 interface VersionRow { version: number; at: string; author: string; message: string; changes: { kind: string; key: string; op: string; fields: { path: string; op: string; before?: unknown; after?: unknown }[] }[] }
@@ -10,7 +11,11 @@ const show = (v: unknown) => (v === undefined ? '—' : JSON.stringify(v));
 /** Workspace versions with field-level diffs; rollback applies an earlier version as a new one. */
 export function Versions() {
   const canWrite = useCanWrite();
-  const list = useLoad(() => api<{ data: VersionRow[] }>('/versions?limit=100'), []);
+  // The API answers `next` (the `before` of the following page) itself.
+  const list = usePaged(async (before: number | undefined) => {
+    const page = await api<{ data: VersionRow[]; next?: number }>(`/versions?${qs({ limit: 20, before })}`);
+    return { items: page.data, next: page.next };
+  }, []);
   const [status, setStatus] = useState<string>();
   const [error, setError] = useState<string>();
   const rollback = async (to: number) => {
@@ -29,7 +34,8 @@ export function Versions() {
       <h1>Workspace versions</h1>
       <ErrorText error={list.error ?? error} />
       <Status text={status} />
-      {list.data?.data.map((v) => (
+      <Pager label="Versions" paged={list} />
+      {list.items?.map((v) => (
         <Section key={v.version} title={`Version ${v.version}`} actions={canWrite ? <button type="button" onClick={() => rollback(v.version)}>Roll back to version {v.version}</button> : undefined}>
           <p>{when(v.at)} · {v.author} · {v.message}</p>
           <table>
@@ -45,6 +51,7 @@ export function Versions() {
           </table>
         </Section>
       ))}
+      <Pager label="Versions (bottom)" paged={list} />
     </>
   );
 }

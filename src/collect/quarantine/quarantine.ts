@@ -9,6 +9,7 @@ import { partitionOf } from '../partition.js';
 import type { TrackingPlans } from '../tracking-plan/check.js';
 import { checkMessage, type MessageProblem } from '../validate.js';
 import { applyJsonPatch, applyMapping, type Operation } from './fix.js';
+import { isHeldWebhook, type HeldWebhook, type WebhookRerun } from './held-webhook.js';
 
 export interface ReplayRequest {
   ids: number[];
@@ -34,8 +35,10 @@ export interface ReplayResult {
   reasons?: Violation[];
   error?: { code: string; message: string; path?: string };
   status?: QuarantineItem['status'];
-  /** dry runs: the message after the edits. */
+  /** dry runs: the message after the edits (a held webhook: the item with its edited payload). */
   message?: Message;
+  /** dry runs of a held webhook: the messages its function maps the payload to now. */
+  messages?: Message[];
 }
 
 export interface ReplayAnswer {
@@ -73,7 +76,14 @@ export interface QuarantineDeps {
  * `replayOf`; the events stage marks the item replayed in the transaction that stores the event.
  */
 export class Quarantine {
+  private rerun: WebhookRerun | undefined;
+
   constructor(private readonly deps: QuarantineDeps) {}
+
+  /** Sets how a held webhook payload is mapped again (webhook sources: src/transforms/webhooks.ts). */
+  rerunWebhooksWith(rerun: WebhookRerun): void {
+    this.rerun = rerun;
+  }
 
   async replay(workspaceId: string, request: ReplayRequest, actor: string): Promise<ReplayAnswer> {
     const { store, plans, clock, log } = this.deps;
@@ -84,6 +94,14 @@ export class Quarantine {
     const groups = new Map<string, { sourceId: string; partition: number; entries: string[] }>();
     const now = clock.now();
     const ids = [...new Set(request.ids)].sort((a, b) => a - b); // oldest first keeps a person's events in order
+    const webhooksDone: number[] = [];
+    const enqueue = (sourceId: string, entry: LogEntry) => {
+      const partition = partitionOf(entry.message.userId ?? entry.message.anonymousId ?? entry.message.messageId, log.partitions);
+      const key = `${sourceId}\u0000${partition}`;
+      const group = groups.get(key);
+      if (group) group.entries.push(JSON.stringify(entry));
+      else groups.set(key, { sourceId, partition, entries: [JSON.stringify(entry)] });
+    };
 
     for (const id of ids) {
       const item = await store.quarantine.get(workspaceId, id);
@@ -99,6 +117,18 @@ export class Quarantine {
       const source = sources.get(item.sourceId);
       if (!source || source.workspaceId !== workspaceId) {
         results.push({ id, outcome: 'failed', error: { code: 'source_missing', message: `the source of quarantine item ${id} was deleted; discard the item instead` } });
+        continue;
+      }
+
+      if (isHeldWebhook(item.message)) {
+        const ran = await this.replayWebhook(item, source, request);
+        results.push(ran.result);
+        if (dryRun || ran.result.outcome === 'failed') continue;
+        if (ran.result.outcome === 'held') await store.quarantine.update(workspaceId, id, ran.held as unknown as Message, ran.result.reasons ?? [], now);
+        else {
+          for (const entry of ran.entries ?? []) enqueue(source.id, entry);
+          webhooksDone.push(id);
+        }
         continue;
       }
 
@@ -122,12 +152,7 @@ export class Quarantine {
         await store.quarantine.update(workspaceId, id, message, verdict.violations, now);
         continue;
       }
-      const entry: LogEntry = { kind: 'event', violations: verdict.violations, message, replayOf: id };
-      const partition = partitionOf(message.userId ?? message.anonymousId ?? message.messageId, log.partitions);
-      const key = `${source.id}\u0000${partition}`;
-      const group = groups.get(key);
-      if (group) group.entries.push(JSON.stringify(entry));
-      else groups.set(key, { sourceId: source.id, partition, entries: [JSON.stringify(entry)] });
+      enqueue(source.id, { kind: 'event', violations: verdict.violations, message, replayOf: id });
     }
 
     if (!dryRun && groups.size) {
@@ -141,6 +166,8 @@ export class Quarantine {
       }));
       await log.append(batches);
     }
+    // A held webhook's messages carry no replayOf (it may map to none, or to several): it is marked once they are logged.
+    if (webhooksDone.length) await store.quarantine.setStatus(workspaceId, webhooksDone, 'replayed', now);
 
     const count = (o: ReplayOutcome) => results.filter((r) => r.outcome === o).length;
     const answer: ReplayAnswer = { dryRun, replayed: count('replayed'), held: count('held'), results };
@@ -172,6 +199,13 @@ export class Quarantine {
    * already corrected for skew.
    */
   private recheck(item: QuarantineItem, request: ReplayRequest): { message: Message; problem?: Violation } | { error: ReplayResult['error'] } {
+    const edited = this.edit(item, request);
+    if ('error' in edited) return edited;
+    const receivedAt = Date.parse(item.message.receivedAt);
+    return this.check(edited.doc, Number.isFinite(receivedAt) ? receivedAt : item.receivedAt, '');
+  }
+
+  private edit(item: QuarantineItem, request: ReplayRequest): { doc: Record<string, unknown> } | { error: ReplayResult['error'] } {
     const doc = structuredClone(item.message) as unknown as Record<string, unknown>;
     try {
       if (request.mapping) applyMapping(doc, request.mapping);
@@ -180,21 +214,60 @@ export class Quarantine {
       if (error instanceof TandemError) return { error: { code: error.code, message: error.message, ...(error.path ? { path: error.path } : {}) } };
       throw error;
     }
+    return { doc };
+  }
+
+  /** Collection's checks on one message (`prefix` names it in a problem's path), normalised as collection would. */
+  private check(raw: unknown, receivedAt: number, prefix: string): { message: Message; problem?: Violation } {
+    const doc = (raw !== null && typeof raw === 'object' && !Array.isArray(raw) ? raw : {}) as Record<string, unknown>;
     const type = doc.type;
+    const at = (path: string) => (prefix && path ? `${prefix}.${path}` : prefix || path);
     if (typeof type !== 'string' || !TYPES.has(type)) {
-      return { message: doc as unknown as Message, problem: { kind: 'schema_error', path: 'type', message: `type must be one of ${MessageTypes.join(', ')}` } };
+      return { message: doc as unknown as Message, problem: { kind: 'schema_error', path: at('type'), message: `${at('type')} must be one of ${MessageTypes.join(', ')}` } };
     }
-    const problem = checkMessage(doc, type as MessageType, '', this.deps.limits.maxDepth);
+    const problem = checkMessage(doc, type as MessageType, prefix, this.deps.limits.maxDepth);
     if (problem) return { message: doc as unknown as Message, problem: problemToViolation(problem) };
-    const receivedAt = Date.parse(item.message.receivedAt);
-    const message = normalise(doc, type as MessageType, {}, Number.isFinite(receivedAt) ? receivedAt : item.receivedAt, false);
+    const message = normalise(doc, type as MessageType, {}, receivedAt, false);
     if (typeof doc.originalTimestamp === 'string') message.originalTimestamp = doc.originalTimestamp;
     else delete message.originalTimestamp;
     const bytes = Buffer.byteLength(JSON.stringify(message));
     if (bytes > this.deps.limits.maxMessageBytes) {
-      return { message, problem: { kind: 'schema_error', path: '', message: `message is ${bytes} bytes; the limit is ${this.deps.limits.maxMessageBytes} bytes per message` } };
+      return { message, problem: { kind: 'schema_error', path: prefix, message: `${prefix || 'message'} is ${bytes} bytes; the limit is ${this.deps.limits.maxMessageBytes} bytes per message` } };
     }
     return { message };
+  }
+
+  /**
+   * A held webhook payload: the edits apply to the held item (paths such as /payload/customer), then the source's
+   * current webhook function maps the payload again and each message it returns is checked as at collection. All
+   * pass: they are logged (a tracking plan may still hold one of them, as a message); else the payload stays held.
+   */
+  private async replayWebhook(item: QuarantineItem, source: Source, request: ReplayRequest): Promise<{ result: ReplayResult; entries?: LogEntry[]; held?: HeldWebhook }> {
+    const { id } = item;
+    const edited = this.edit(item, request);
+    if ('error' in edited) return { result: { id, outcome: 'failed', error: edited.error } };
+    const held = edited.doc as unknown as HeldWebhook;
+    const shown = request.dryRun ? { message: held as unknown as Message } : {};
+    if (!this.rerun) return { result: { id, outcome: 'failed', error: { code: 'webhooks_unavailable', message: 'webhook sources are not running in this process' } } };
+    const ran = await this.rerun(source, held);
+    if (!ran.ok) return { result: { id, outcome: 'held', reasons: [ran.violation], ...shown }, held };
+    const receivedAt = Date.parse(held.receivedAt);
+    const entries: LogEntry[] = [];
+    for (let i = 0; i < ran.messages.length; i++) {
+      const checked = this.check(ran.messages[i], Number.isFinite(receivedAt) ? receivedAt : item.receivedAt, ran.messages.length === 1 ? 'result' : `result[${i}]`);
+      if (checked.problem) {
+        const reason = { ...checked.problem, message: `function '${held.webhook?.function}' returned an invalid message: ${checked.problem.message}` };
+        return { result: { id, outcome: 'held', reasons: [reason], ...shown }, held };
+      }
+      this.deps.plans.alias(source, checked.message);
+      const verdict = this.deps.plans.check(source, checked.message);
+      entries.push({ kind: verdict.quarantine ? 'quarantine' : 'event', violations: verdict.violations, message: checked.message });
+    }
+    const violations = entries.flatMap((e) => e.violations);
+    return {
+      result: { id, outcome: 'replayed', ...(violations.length ? { reasons: violations } : {}), ...shown, ...(request.dryRun ? { messages: entries.map((e) => e.message) } : {}) },
+      entries,
+    };
   }
 
   async discard(workspaceId: string, ids: number[], reason: string, actor: string): Promise<{ discarded: number; results: DiscardResult[] }> {

@@ -294,8 +294,12 @@ export interface IdentityStore extends AccountReads, IdentityEdits {
   position(consumer: string): Promise<number>;
   /** The profiles owning any of these identifiers, each with all its identifiers. */
   slice(workspaceId: string, identifiers: Identifier[]): Promise<GraphProfile[]>;
+  /** Every identifier of the workspace with its profile and that profile's age, in no order (loads the resolve stage's graph). */
+  eachIdentifier(workspaceId: string, visit: (profileId: string, age: number, type: string, value: string) => void): Promise<void>;
   /** Stores the resolutions in order and the consumer's new position in one transaction. */
   commit(consumer: string, position: number, events: ResolvedEvent[], at: number): Promise<void>;
+  /** Writes identifiers' first / last seen still held apart (an adapter may defer them) into their rows: before an edit or an erasure. */
+  settle(): Promise<void>;
   /** The surviving profile for any profile id ever issued, following merges. */
   canonical(workspaceId: string, profileId: string): Promise<string | undefined>;
   /** The profile that holds an identifier (always a surviving one). */
@@ -306,6 +310,12 @@ export interface IdentityStore extends AccountReads, IdentityEdits {
   timeline(workspaceId: string, profileId: string, filter: { before?: number; limit: number }): Promise<StoredEvent[]>;
   /** Surviving profiles with an identifier starting with the prefix or a trait with one of the values. */
   search(workspaceId: string, query: ProfileSearch, limit: number): Promise<string[]>;
+  /** Keyset paging (no offset, so a deep page costs what the first does): surviving profile ids in id order after `after`. */
+  profilePage(workspaceId: string, page: { after?: string; limit: number }): Promise<string[]>;
+  /** Keyset paging: identifiers whose value starts with the prefix, in (value, type) order after `after`, with their profile. */
+  identifierPage(workspaceId: string, page: { prefix: string; after?: { value: string; type: string }; limit: number }): Promise<{ type: string; value: string; profileId: string }[]>;
+  /** Keyset paging: ids of profiles with an observed trait of this JSON-encoded value, in id order after `after`. */
+  traitValuePage(workspaceId: string, page: { value: string; after?: string; limit: number }): Promise<string[]>;
   merges(workspaceId: string, profileId: string): Promise<MergeRecord[]>;
   /** Merge conflicts, newest first; with profileId, those that touched or concerned that profile. */
   conflicts(workspaceId: string, filter: { profileId?: string; before?: number; limit: number }): Promise<ConflictRecord[]>;

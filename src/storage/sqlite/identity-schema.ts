@@ -90,4 +90,11 @@ export const IDENTITY_MIGRATIONS: readonly (string | ((db: Sqlite) => void))[] =
         (SELECT id FROM events WHERE event IN ('Subscribed', 'Unsubscribed') OR instr(message, '"subscriptions"') > 0)`);
     }
   },
+  // 5: sightings of identifiers that already have a row go to this append-only log (no index: each batch appends
+  //    at its end) instead of rewriting each identifier's row, which sits at a random place of a large table, on
+  //    every event. The store folds the log into identity_identifiers' first_seen / last_seen in key order now and
+  //    then, and reads add what is still in it (held in memory too): docs/profiles.md, "Resolution in memory".
+  `CREATE TABLE identity_identifier_seen (
+     workspace_id TEXT NOT NULL, type TEXT NOT NULL, value TEXT NOT NULL, first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL
+   );`,
 ];

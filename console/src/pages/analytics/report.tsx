@@ -2,7 +2,6 @@ import { useState } from 'react';
 import { api, describe } from '../../api';
 import { downloadCsv } from '../../components/csv-download';
 import { ErrorText, Status } from '../../components/common';
-import { useCanWrite } from '../../session';
 
 /** The range every report shares: `from`/`to` as typed (ISO dates or instants); empty means the API's default (last 30 days). */
 export interface Range {
@@ -43,23 +42,18 @@ export function useReport<T>(report: string) {
   return { data, error, status, busy, run, csv };
 }
 
-/** The run and CSV buttons of a report; viewers may not run reports (they are POST routes), so they see why instead. */
+/** The run and CSV buttons of a report. Reports change nothing, so every role runs them (viewers included). */
 export function ReportActions(props: { name: string; busy: boolean; onRun(): void; onCsv(): void; error?: string; status?: string }) {
-  const canWrite = useCanWrite();
   return (
     <>
-      {canWrite ? (
-        <div className="row">
-          <button type="button" onClick={props.onRun} disabled={props.busy}>
-            Run {props.name}
-          </button>
-          <button type="button" className="secondary" onClick={props.onCsv}>
-            Download {props.name} CSV
-          </button>
-        </div>
-      ) : (
-        <p>Reports are computations the API allows editors and admins to run.</p>
-      )}
+      <div className="row">
+        <button type="button" onClick={props.onRun} disabled={props.busy}>
+          Run {props.name}
+        </button>
+        <button type="button" className="secondary" onClick={props.onCsv}>
+          Download {props.name} CSV
+        </button>
+      </div>
       <ErrorText error={props.error} />
       <Status text={props.status} />
     </>
