@@ -1,4 +1,7 @@
-// `npm run bench -- analytics [--events 10000000] [--profiles 1000000] [--runs 2] [--trials 10] [--no-fresh] [--no-write]`
+// `npm run bench -- analytics [--events 10000000] [--profiles 1000000] [--runs 2] [--trials 10] [--no-fresh] [--no-write] [--warehouse FILE]`
+//
+// --warehouse FILE: keep the generated warehouse in FILE, or reuse FILE if it exists (generating 10,000,000 events
+// takes about 95 s; the file must have been generated with the same --events and --profiles).
 //
 // (a) Each report type over a synthetic history of N events, generated straight into a DuckDB warehouse (the real
 // warehouse thread, src/storage/duckdb/warehouse-worker.mjs, with its real tables; the rows are made by SQL inside
@@ -7,23 +10,23 @@
 // and a COUNT(*) GROUP BY profile (one pass that touches every profile, as every report must).
 // (b) Freshness: a running Tandem (test/harness.ts) receives one track event through POST /v1/track, and the
 // funnel endpoint is polled until the event is counted; the time from sending to the first answer that counts it.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Analytics } from '../src/analytics/analytics.js';
+import type { AttributionAnswer } from '../src/analytics/attribution/report.js';
 import { systemClock } from '../src/core/clock.js';
 import { DuckDbWarehouse } from '../src/storage/duckdb/warehouse.js';
 import { openSqlite } from '../src/storage/sqlite/database.js';
 import { openSqliteSpendStore } from '../src/storage/sqlite/spend-store.js';
-import { startTandem } from '../test/harness.js';
 import { writeSection } from './_process.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const DAY = 86_400_000;
 const WS = 'default';
 
-interface Options { events: number; profiles: number; runs: number; trials: number; fresh: boolean; write: boolean }
+interface Options { events: number; profiles: number; runs: number; trials: number; fresh: boolean; write: boolean; warehouse?: string }
 
 function parseArgs(args: string[]): Options {
   const o: Options = { events: 10_000_000, profiles: 1_000_000, runs: 2, trials: 10, fresh: true, write: true };
@@ -36,6 +39,7 @@ function parseArgs(args: string[]): Options {
     else if (a === '--trials') o.trials = v();
     else if (a === '--no-fresh') o.fresh = false;
     else if (a === '--no-write') o.write = false;
+    else if (a === '--warehouse') o.warehouse = args[++i];
     else throw new Error(`unknown option ${a}`);
   }
   return o;
@@ -45,7 +49,9 @@ const NAMES = ['Page Viewed', 'Page Viewed', 'Page Viewed', 'Product Viewed', 'P
 
 /**
  * The history, from seeded hashes so every run sees the same data: events of 12 kinds over 90 days spread over
- * the profiles (the high 32 bits of each seeded hash, so that the draws are independent); a fifth of page views carry UTM parameters (3 sources, 20 campaigns), ad clicks a channel and a
+ * the profiles. Each draw hashes its own integer (row * 16 + draw number): DuckDB's hash(row, k) combines the two
+ * hashes so that draws of one row are correlated (with it, a profile had at most 3 kinds of events and no profile
+ * both clicked an ad and ordered, so attribution credited nothing). A fifth of page views carry UTM parameters (3 sources, 20 campaigns), ad clicks a channel and a
  * campaign, messages a channel and a journey, orders a revenue. m_events maps each event to its profile, as the
  * mirror does; m_profiles holds a plan trait.
  */
@@ -55,25 +61,25 @@ async function generate(w: DuckDbWarehouse, o: Options, start: number): Promise<
   const names = `[${NAMES.map((n) => `'${n}'`).join(', ')}]`;
   await w.query(`
     CREATE TEMP TABLE g AS
-    SELECT i AS id, 'p' || CAST((hash(i, 1) >> 32) % ${P} AS VARCHAR) AS pid,
-           ${names}[1 + CAST((hash(i, 2) >> 32) % ${NAMES.length} AS INTEGER)] AS ev,
-           ${start} + CAST(hash(i, 3) % ${90 * DAY} AS BIGINT) AS ts
+    SELECT i AS id, 'p' || CAST((hash(i * 16 + 1) >> 32) % ${P} AS VARCHAR) AS pid,
+           ${names}[1 + CAST((hash(i * 16 + 2) >> 32) % ${NAMES.length} AS INTEGER)] AS ev,
+           ${start} + CAST(hash(i * 16 + 3) % ${90 * DAY} AS BIGINT) AS ts
     FROM range(1, ${N} + 1) t(i)`);
   await w.query(`
     INSERT INTO events
     SELECT id, '${WS}', 'bench', 'm' || id, 'track', ev, pid, NULL, ts, ts,
       CAST(json_object('type', 'track', 'event', ev, 'userId', pid, 'messageId', 'm' || id,
         'properties', CASE
-          WHEN ev = 'Order Completed' THEN json_object('revenue', 5 + (hash(id, 4) >> 32) % 200)
-          WHEN ev = 'Ad Clicked' THEN json_object('channel', ['facebook', 'google'][1 + CAST((hash(id, 5) >> 32) % 2 AS INTEGER)], 'campaign', 'c' || ((hash(id, 6) >> 32) % 20))
-          WHEN ev = 'Message Sent' THEN json_object('channel', ['mail', 'sms'][1 + CAST((hash(id, 5) >> 32) % 2 AS INTEGER)], 'journey', 'j' || ((hash(id, 6) >> 32) % 5))
-          ELSE json_object('path', '/p/' || ((hash(id, 7) >> 32) % 1000)) END,
-        'context', CASE WHEN ev = 'Page Viewed' AND (hash(id, 8) >> 32) % 5 = 0
-          THEN json_object('campaign', json_object('source', ['google', 'newsletter', 'facebook'][1 + CAST((hash(id, 9) >> 32) % 3 AS INTEGER)], 'medium', 'cpc', 'name', 'c' || ((hash(id, 10) >> 32) % 20)))
+          WHEN ev = 'Order Completed' THEN json_object('revenue', 5 + (hash(id * 16 + 4) >> 32) % 200)
+          WHEN ev = 'Ad Clicked' THEN json_object('channel', ['facebook', 'google'][1 + CAST((hash(id * 16 + 5) >> 32) % 2 AS INTEGER)], 'campaign', 'c' || ((hash(id * 16 + 6) >> 32) % 20))
+          WHEN ev = 'Message Sent' THEN json_object('channel', ['mail', 'sms'][1 + CAST((hash(id * 16 + 5) >> 32) % 2 AS INTEGER)], 'journey', 'j' || ((hash(id * 16 + 6) >> 32) % 5))
+          ELSE json_object('path', '/p/' || ((hash(id * 16 + 7) >> 32) % 1000)) END,
+        'context', CASE WHEN ev = 'Page Viewed' AND (hash(id * 16 + 8) >> 32) % 5 = 0
+          THEN json_object('campaign', json_object('source', ['google', 'newsletter', 'facebook'][1 + CAST((hash(id * 16 + 9) >> 32) % 3 AS INTEGER)], 'medium', 'cpc', 'name', 'c' || ((hash(id * 16 + 10) >> 32) % 20)))
           ELSE json_object('ip', '10.0.0.1') END) AS JSON)
     FROM g`);
   await w.query(`INSERT INTO m_events SELECT id, '${WS}', pid, 'track', ev, ts FROM g`);
-  await w.query(`INSERT INTO m_profiles SELECT '${WS}', 'p' || i, CAST(json_object('plan', ['free', 'pro', 'team'][1 + CAST((hash(i, 11) >> 32) % 3 AS INTEGER)]) AS JSON), '{}' FROM range(${P}) t(i)`);
+  await w.query(`INSERT INTO m_profiles SELECT '${WS}', 'p' || i, CAST(json_object('plan', ['free', 'pro', 'team'][1 + CAST((hash(i * 16 + 11) >> 32) % 3 AS INTEGER)]) AS JSON), '{}' FROM range(${P}) t(i)`);
   await w.query('DROP TABLE g; CHECKPOINT');
 }
 
@@ -95,6 +101,8 @@ const median = (xs: number[]) => {
 };
 
 async function freshness(trials: number): Promise<number[]> {
+  // Loaded here: the whole server is needed only for this part (--no-fresh runs the reports alone).
+  const { startTandem } = await import('../test/harness.js');
   const t = await startTandem();
   try {
     const times: number[] = [];
@@ -121,19 +129,24 @@ export async function run(args: string[]): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'tandem-bench-analytics-'));
   const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
   const loadBefore = load();
-  const warehouse = await DuckDbWarehouse.open(join(dir, 'warehouse.duckdb'), join(dir, 'no-store.db'));
+  const reused = o.warehouse !== undefined && existsSync(o.warehouse);
+  const warehouse = await DuckDbWarehouse.open(o.warehouse ?? join(dir, 'warehouse.duckdb'), join(dir, 'no-store.db'));
   const db = openSqlite(join(dir, 'store.db'), 'normal');
   const lines: Line[] = [];
   let generationMs = 0;
   let fieldsMs = 0;
   let fresh: number[] = [];
+  let attributed: AttributionAnswer['totals'] | undefined;
   try {
     const start = Date.UTC(2026, 0, 1);
     const from = new Date(start).toISOString();
     const to = new Date(start + 90 * DAY).toISOString();
-    console.log(`generating ${o.events.toLocaleString('en')} events over ${o.profiles.toLocaleString('en')} profiles in DuckDB ...`);
-    generationMs = (await timed(() => generate(warehouse, o, start))).ms;
-    console.log(`generated in ${(generationMs / 1000).toFixed(1)} s`);
+    if (reused) console.log(`reusing the history in ${o.warehouse}`);
+    else {
+      console.log(`generating ${o.events.toLocaleString('en')} events over ${o.profiles.toLocaleString('en')} profiles in DuckDB ...`);
+      generationMs = (await timed(() => generate(warehouse, o, start))).ms;
+      console.log(`generated in ${(generationMs / 1000).toFixed(1)} s`);
+    }
     const spend = openSqliteSpendStore(db);
     spend.upsert(WS, Array.from({ length: 20 * 90 }, (_, i) => ({ date: new Date(start + (i % 90) * DAY).toISOString().slice(0, 10), campaign: `c${Math.floor(i / 90)}`, channel: '', spend: 10 + (i % 7) })), Date.now());
     const analytics = new Analytics({ warehouse, sync: async () => undefined, spend, clock: systemClock });
@@ -156,7 +169,11 @@ export async function run(args: string[]): Promise<void> {
     ];
     for (const [name, note, fn] of cases) {
       const runs: number[] = [];
-      for (let r = 0; r < o.runs; r++) runs.push((await timed(fn)).ms);
+      for (let r = 0; r < o.runs; r++) {
+        const { ms, result } = await timed(fn);
+        runs.push(ms);
+        if (name.startsWith('attribution')) attributed = (result as AttributionAnswer).totals;
+      }
       lines.push({ name, runs, note });
       console.log(`${name.padEnd(40)} ${runs.map((ms) => `${Math.round(ms)} ms`).join(', ')}`);
     }
@@ -179,8 +196,11 @@ export async function run(args: string[]): Promise<void> {
     `Each report ran ${o.runs} times in a row; the first run includes DuckDB's cold caches.`,
     '',
     `- Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GB; load average before ${loadBefore}, after ${loadAfter} (shared with other work).`,
-    `- History: ${o.events.toLocaleString('en')} events, ${o.profiles.toLocaleString('en')} profiles, 90 days; generated in ${(generationMs / 1000).toFixed(1)} s.`,
-    `- One-off extraction of the attribution fields (a_event_fields) over all ${o.events.toLocaleString('en')} events: ${(fieldsMs / 1000).toFixed(1)} s (afterwards only new events are parsed, at each report).`,
+    `- History: ${o.events.toLocaleString('en')} events, ${o.profiles.toLocaleString('en')} profiles, 90 days; ${reused ? 'generated by an earlier run (--warehouse), its fields already extracted' : `generated in ${(generationMs / 1000).toFixed(1)} s`}.`,
+    ...(reused ? [] : [`- One-off extraction of the attribution fields (a_event_fields) over all ${o.events.toLocaleString('en')} events: ${(fieldsMs / 1000).toFixed(1)} s (afterwards only new events are parsed, at each report).`]),
+    ...(attributed
+      ? [`- Attribution shares out ${attributed.attributed.toLocaleString('en')} of ${attributed.conversions.toLocaleString('en')} conversions (the others have no touchpoint in their lookback); the Markov chain is fitted on ${attributed.convertingJourneys.toLocaleString('en')} converting and ${attributed.nonConvertingJourneys.toLocaleString('en')} non-converting journeys.`]
+      : []),
     '',
     '| report | what | runs (ms) |',
     '|---|---|---|',

@@ -8,14 +8,15 @@ export const DEFAULT_MESSAGES = ['Message Sent'];
 
 /**
  * The common part of every attribution query, as CTEs (docs/analytics.md):
- * - `conv`: conversion events from `from - lookback` on (those before `from` only close earlier journeys);
+ * - `conv`: conversion events from `from - lookback` on (those before `from` only close earlier journeys), read once;
  * - `touch`: touchpoints (UTM parameters in context.campaign, ad events, Tandem's delivery events), each with a
  *   channel and a campaign;
  * - `tc`: each touchpoint with the profile's next conversion at or after it (an ASOF join) and whether it is
  *   credited to it: the conversion falls in [from, to) and at most `lookback` after the touch;
- * - `jw`: every journey's touchpoints with their position, the journey's length, their neighbours and their
- *   time-decay share (weight 2^(-age / halfLife) over the journey's sum); `j` the
- *   credited ones (their journey is their conversion, `jc`).
+ * - `jn`: each credited journey's length `n` and time-decay sum (weight 2^(-age / halfLife)), a hash aggregate
+ *   per conversion (cheaper than a window over each journey);
+ * - `jw`: every journey's touchpoints with their position and neighbours, their journey's length and time-decay
+ *   share; `j` the credited ones (their journey is their conversion, `jc`).
  * A touchpoint counts as the state `sk`, a hash of (channel, campaign) (campaign NULL when grouping by channel);
  * `states` names them. Without `markov`, journeys hold only credited touchpoints, so the window pass sorts fewer
  * rows (`tc` is then materialized: the report counts the non-converting journeys from it).
@@ -62,7 +63,7 @@ export function journeyCtes(p: SqlParams, workspaceId: string, req: AttributionR
     : 'SELECT NULL::BIGINT AS event_id, NULL::UBIGINT AS pk, NULL::BIGINT AS ts, NULL::VARCHAR AS channel, NULL::VARCHAR AS campaign WHERE FALSE';
   const campaignKey = groupBy === 'campaign' ? 'campaign' : 'NULL::VARCHAR';
   return `
-    conv AS (SELECT * FROM (${convSql}) c WHERE c.ts >= ${from} - ${lookback} AND c.ts < ${to}),
+    conv AS MATERIALIZED (SELECT * FROM (${convSql}) c WHERE c.ts >= ${from} - ${lookback} AND c.ts < ${to}),
     touch_named AS MATERIALIZED (SELECT event_id, pk, ts, channel AS key_channel, ${campaignKey} AS key_campaign FROM (${touch}) t),
     -- Sorts carry a state's hash, not its names (states: the names of each hash).
     touch AS (SELECT event_id, pk, ts, hash(key_channel, key_campaign) AS sk FROM touch_named),
@@ -72,18 +73,20 @@ export function journeyCtes(p: SqlParams, workspaceId: string, req: AttributionR
              (c.event_id IS NOT NULL AND c.ts >= ${from} AND c.ts - t.ts <= ${lookback}) AS credited
       FROM touch t ASOF LEFT JOIN conv c ON t.pk = c.pk AND t.ts <= c.ts
     ),
+    -- A credited journey's length and time-decay sum: a hash aggregate per conversion (cheaper than a window).
+    jn AS (SELECT conv_id, count(*) AS n, sum(pow(0.5, (conv_ts - ts) / ${halfLife})) AS sw FROM tc WHERE credited GROUP BY conv_id),
     -- Journeys: a conversion's credited touchpoints (jc), or a profile's touchpoints of the range credited to none (ju);
     -- the latter only for the Markov chain (the rule-based models read credited touchpoints alone).
     jt AS (
-      SELECT tc.*, CASE WHEN credited THEN conv_id END AS jc, CASE WHEN NOT credited THEN pk END AS ju,
-             CASE WHEN credited THEN pow(0.5, (conv_ts - ts) / ${halfLife}) END AS weight
-      FROM tc WHERE credited${markov ? ` OR ts >= ${from}` : ''}
+      SELECT tc.*, CASE WHEN credited THEN tc.conv_id END AS jc, CASE WHEN NOT credited THEN pk END AS ju,
+             jn.n, pow(0.5, (conv_ts - ts) / ${halfLife}) / jn.sw AS decay
+      -- (n and decay are read for credited touchpoints only: an older one of the same conversion also joins.)
+      FROM tc LEFT JOIN jn ON jn.conv_id = tc.conv_id WHERE credited${markov ? ` OR ts >= ${from}` : ''}
     ),
-    -- One sort for everything per journey: position, length, neighbours (Markov) and time-decay shares.
+    -- One sort per journey: position and neighbours (Markov).
     jw AS MATERIALIZED (
-      SELECT jt.*, row_number() OVER w AS pos, count(*) OVER wp AS n, weight / sum(weight) OVER wp AS decay,
-             lag(sk) OVER w AS psk, lag(event_id) OVER w AS pe, lead(event_id) OVER w AS ne
-      FROM jt WINDOW w AS (PARTITION BY jc, ju ORDER BY ts, event_id), wp AS (PARTITION BY jc, ju)
+      SELECT jt.*, row_number() OVER w AS pos, lag(sk) OVER w AS psk, lead(event_id) OVER w AS ne
+      FROM jt WINDOW w AS (PARTITION BY jc, ju ORDER BY ts, event_id)
     ),
     j AS (SELECT * FROM jw WHERE credited)`;
 }

@@ -79,16 +79,16 @@ export async function attributionReport(query: Query, workspaceId: string, req: 
     credits AS (
       SELECT {ch: s.key_channel, ca: s.key_campaign, ${Object.keys(credit).flatMap((m) => [`${m}: c.${m}`, `${m}_revenue: c.${m}_revenue`]).join(', ')}, touches: c.touches} AS r
       FROM (SELECT sk, count(*) AS touches, ${creditCols} FROM j GROUP BY sk) c JOIN states s ON s.sk = c.sk
-    ),
+    )${markovAsked ? `,
     tk AS (
-      SELECT psk AS fsk, pe IS NULL AS start, sk, NULL::VARCHAR AS fin, count(*) AS k FROM jw GROUP BY psk, pe IS NULL, sk
+      SELECT psk AS fsk, pos = 1 AS start, sk, NULL::VARCHAR AS fin, count(*) AS k FROM jw GROUP BY psk, pos = 1, sk
       UNION ALL
       SELECT sk, FALSE, NULL, CASE WHEN credited THEN 'conversion' ELSE 'null' END, count(*) FROM jw WHERE ne IS NULL GROUP BY sk, credited
     ),
     trans AS (
       SELECT {fch: f.key_channel, fca: f.key_campaign, start: tk.start, ch: t.key_channel, ca: t.key_campaign, fin: tk.fin, k: tk.k} AS r
       FROM tk LEFT JOIN states f ON f.sk = tk.fsk LEFT JOIN states t ON t.sk = tk.sk
-    )
+    )` : ''}
     SELECT
       (SELECT count(*) FROM conv WHERE ts >= ${from}) AS conversions,
       (SELECT COALESCE(sum(revenue), 0) FROM conv WHERE ts >= ${from}) AS revenue,
