@@ -204,7 +204,7 @@ describe('workspace as code', () => {
     expect(sent.status).toBe(200);
     // An inline secret in a channel is refused like the API refuses it.
     const secret = await json(apply(t, [{ kind: 'channels', key: 'mail', type: 'email', settings: { host: 'smtp.example.com', from: 'a@example.com', password: 'hunter2' } }]), 400);
-    expect(secret.error.message).toMatch(/^channels\/mail: settings\.password must name an environment variable/);
+    expect(secret.error.message).toMatch(/^channels\/mail: settings\.password must reference a secret/);
   });
 });
 
