@@ -157,11 +157,12 @@ export function compileComparison(json: string, c: Comparison, ctx: SqlContext):
   const d = ctx.dialect;
   const present = `(${json} IS NOT NULL AND NOT ${d.isJsonKind(json, 'null')})`;
   const eq = (operand: Scalar): string => {
-    if (typeof operand === 'string') return `(${d.isJsonKind(json, 'string')} AND ${d.jsonText(json)} = ${ctx.param(operand, 'text')})`;
-    if (typeof operand === 'number') return `(${d.isJsonKind(json, 'number')} AND ${d.jsonNumber(json)} = ${ctx.param(operand, 'double')})`;
+    // jsonText and jsonNumber are NULL for values of other kinds: no kind test of their own is needed.
+    if (typeof operand === 'string') return `(${d.jsonText(json)} = ${ctx.param(operand, 'text')})`;
+    if (typeof operand === 'number') return `(${d.jsonNumber(json)} = ${ctx.param(operand, 'double')})`;
     return `(${d.isJsonKind(json, 'boolean')} AND ${d.jsonBoolean(json)} = ${ctx.param(operand, 'boolean')})`;
   };
-  const numeric = (op: string, operand: number) => `(${d.isJsonKind(json, 'number')} AND ${d.jsonNumber(json)} ${op} ${ctx.param(operand, 'double')})`;
+  const numeric = (op: string, operand: number) => `(${d.jsonNumber(json)} ${op} ${ctx.param(operand, 'double')})`;
   const instant = () => d.jsonInstant(json);
   const moment = (m: Moment): string => {
     if (typeof m === 'string') return ctx.param(parseIsoInstant(m)!, 'double');
@@ -195,8 +196,8 @@ export function compileComparison(json: string, c: Comparison, ctx: SqlContext):
       const strings = of<string>('string');
       const numbers = of<number>('number');
       const booleans = of<boolean>('boolean');
-      if (strings.length) groups.push(`COALESCE(${d.isJsonKind(json, 'string')} AND ${d.jsonText(json)} IN (${strings.map((o) => ctx.param(o, 'text')).join(', ')}), FALSE)`);
-      if (numbers.length) groups.push(`COALESCE(${d.isJsonKind(json, 'number')} AND ${d.jsonNumber(json)} IN (${numbers.map((o) => ctx.param(o, 'double')).join(', ')}), FALSE)`);
+      if (strings.length) groups.push(`COALESCE(${d.jsonText(json)} IN (${strings.map((o) => ctx.param(o, 'text')).join(', ')}), FALSE)`);
+      if (numbers.length) groups.push(`COALESCE(${d.jsonNumber(json)} IN (${numbers.map((o) => ctx.param(o, 'double')).join(', ')}), FALSE)`);
       if (booleans.length) groups.push(`COALESCE(${d.isJsonKind(json, 'boolean')} AND ${d.jsonBoolean(json)} IN (${booleans.map((o) => ctx.param(o, 'boolean')).join(', ')}), FALSE)`);
       sql = groups.length ? `(${groups.join(' OR ')})` : 'FALSE';
       break;
@@ -207,7 +208,7 @@ export function compileComparison(json: string, c: Comparison, ctx: SqlContext):
       break;
     }
     case 'starts_with':
-      sql = `(${d.isJsonKind(json, 'string')} AND ${d.textStartsWith(d.jsonText(json), ctx.param(c.operand, 'text'))})`;
+      sql = d.textStartsWith(d.jsonText(json), ctx.param(c.operand, 'text'));
       break;
     case 'before':
       sql = `(${instant()} < ${moment(c.operand)})`;

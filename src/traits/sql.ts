@@ -15,10 +15,12 @@ import type { CompileTraitQuery } from './evaluator.js';
  * 0, never NULL). T and every user value (event names, filter operands, paths, windows, limits, units) are
  * parameters.
  *
- * Shape: one pass over c_events up to T (`base`: a match flag per trait, each property read once per path; `vals`:
- * each property split into rank / number / text / JSON text), one GROUP BY profile_id with a FILTER clause per
- * trait for count, sum, avg, min, max, first, last, unique_count, since_first and since_last, and, for each
- * most_frequent or unique trait, one more GROUP BY over `vals` per (profile, value).
+ * Shape: one pass over c_events up to T (`raw`: every property path read in one parse of the properties where the
+ * dialect can; `base`: one match flag per distinct selection of events, shared by the traits that make it; `vals`:
+ * each property split into only what its traits need: the number alone (q) for sum / avg / min / max, rank / number
+ * / text / JSON text for the others), one GROUP BY profile_id with a FILTER clause per trait for every kind but
+ * most_frequent, and, for each most_frequent trait (and unique, where the dialect has no value-set aggregate), one
+ * more GROUP BY over `vals` per (profile, value).
  *
  * Value order (ties, unique, the cap): rank (number 0, string 1, boolean 2), then the number (booleans as 0 / 1),
  * then the text by code point, as values.ts compareScalars.
@@ -81,34 +83,40 @@ function build(defs: readonly EventTraitDefinition[], dialect: SqlDialect, asOf:
     if (!paths.has(path)) paths.set(path, paths.size);
     return paths.get(path)!;
   };
-  const keyed = new Set<number>();
-  const computed = new Set<number>();
+  // What each property path must be split into: its number only (sum, avg, min, max) or its typed parts.
+  const numeric = new Set<number>();
+  const typed = new Set<number>();
   const eventParams = new Map<string, string>();
   const eventParam = (name: string): string => {
     if (!eventParams.has(name)) eventParams.set(name, param(name, 'text'));
     return eventParams.get(name)!;
   };
+  // Traits that select the same events (same name, filters and window) share one match flag.
+  const flags = new Map<string, string>();
+  const flagTerms: string[] = [];
 
-  const base: string[] = ['profile_id', 'ts'];
   const aggregates: string[] = [];
   const extra: string[] = [];
   const joins: string[] = [];
   const outputs: string[] = [];
-  const matchNames: string[] = [];
 
   defs.forEach((def, i) => {
     const c = computeOf(def);
-    const terms = [def.event === undefined ? `type = 'track'` : `event = ${eventParam(def.event)}`];
-    for (const filter of def.where ?? []) terms.push(compileComparison(`j_${pathIndex(filter.property)}`, readComparison(filter), ctx));
     const window = windowOf(def);
-    if (window !== undefined) terms.push(`ts > ${T()} - ${param(window, 'bigint')}`);
-    const m = `m_${i}`;
-    base.push(`COALESCE(${terms.join(' AND ')}, FALSE) AS ${m}`);
-    matchNames.push(m);
+    const selects = JSON.stringify([def.event ?? null, def.where ?? [], window ?? null]);
+    if (!flags.has(selects)) {
+      const terms = [def.event === undefined ? `type = 'track'` : `event = ${eventParam(def.event)}`];
+      for (const filter of def.where ?? []) terms.push(compileComparison(`j_${pathIndex(filter.property)}`, readComparison(filter), ctx));
+      if (window !== undefined) terms.push(`ts > ${T()} - ${param(window, 'bigint')}`);
+      flags.set(selects, `m_${flags.size}`);
+      flagTerms.push(`COALESCE(${terms.join(' AND ')}, FALSE) AS m_${flags.size - 1}`);
+    }
+    const m = flags.get(selects)!;
 
     const k = c.property === undefined ? -1 : pathIndex(c.property);
-    if (k >= 0) computed.add(k);
-    const [r, n, s, t] = [`r_${k}`, `n_${k}`, `s_${k}`, `t_${k}`];
+    const numberOnly = c.kind === 'sum' || c.kind === 'avg' || c.kind === 'min' || c.kind === 'max';
+    if (k >= 0) (numberOnly ? numeric : typed).add(k);
+    const [q, r, n, s, t] = [`q_${k}`, `r_${k}`, `n_${k}`, `s_${k}`, `t_${k}`];
     const a = `a.a_${i}`;
     const out = column(i);
     const agg = (sql: string) => aggregates.push(`${sql} AS a_${i}`);
@@ -118,14 +126,15 @@ function build(defs: readonly EventTraitDefinition[], dialect: SqlDialect, asOf:
         agg(`COUNT(*) FILTER (WHERE ${m})`);
         outputs.push(`${text(`COALESCE(${a}, 0)`)} AS ${out}`);
         break;
+      // Non-numbers contribute nothing (values.ts contributionOf): q is NULL for them, which the aggregates skip.
       case 'sum':
       case 'min':
       case 'max':
-        agg(`${c.kind.toUpperCase()}(${n}) FILTER (WHERE ${m} AND ${r} = 0)`);
+        agg(`${c.kind.toUpperCase()}(${q}) FILTER (WHERE ${m})`);
         outputs.push(`${text(a)} AS ${out}`);
         break;
       case 'avg':
-        agg(`SUM(${n}) FILTER (WHERE ${m} AND ${r} = 0) / COUNT(*) FILTER (WHERE ${m} AND ${r} = 0)`);
+        agg(`SUM(${q}) FILTER (WHERE ${m}) / COUNT(${q}) FILTER (WHERE ${m})`);
         outputs.push(`${text(a)} AS ${out}`);
         break;
       case 'first':
@@ -139,12 +148,18 @@ function build(defs: readonly EventTraitDefinition[], dialect: SqlDialect, asOf:
         outputs.push(`${text(`CAST(FLOOR((${T()} - ${a}) / ${param(c.unit, 'double')}) AS BIGINT)`)} AS ${out}`);
         break;
       case 'unique_count':
-        keyed.add(k);
-        agg(`COUNT(DISTINCT key_${k}) FILTER (WHERE ${m})`);
+        // Distinct numbers, strings and booleans counted apart (a number and a string never collide), no key text.
+        agg(`COUNT(DISTINCT ${n}) FILTER (WHERE ${m} AND ${r} = 0) + COUNT(DISTINCT ${s}) FILTER (WHERE ${m}) + COUNT(DISTINCT ${n}) FILTER (WHERE ${m} AND ${r} = 2)`);
         outputs.push(`${text(`LEAST(COALESCE(${a}, 0), ${param(c.limit, 'bigint')})`)} AS ${out}`);
         break;
-      case 'most_frequent':
-      case 'unique': {
+      case 'unique':
+        if (d.valueSetAggregate && d.valueSetJson) {
+          agg(d.valueSetAggregate(r, n, s, `${m} AND ${r} IS NOT NULL`));
+          outputs.push(`${d.valueSetJson(a, param(c.limit, 'bigint'))} AS ${out}`);
+          break;
+        }
+      // falls through: without a value-set aggregate, unique is computed as most_frequent is, per (profile, value)
+      case 'most_frequent': {
         const limit = param(c.limit, 'bigint');
         extra.push(
           `g_${i} AS (SELECT profile_id, ${r} AS r, ${n} AS n, ${s} AS s, MIN(${t}) AS t, COUNT(*) AS c FROM vals WHERE ${m} AND ${r} IS NOT NULL GROUP BY profile_id, ${r}, ${n}, ${s})`,
@@ -160,32 +175,39 @@ function build(defs: readonly EventTraitDefinition[], dialect: SqlDialect, asOf:
     }
   });
 
-  // Each property is read from the JSON once per event (one parameter per distinct path), then split.
-  const raw: string[] = ['e.profile_id AS profile_id', 'e.ts AS ts', 'e.type AS type', 'e.event AS event'];
-  const vals: string[] = ['profile_id', 'ts', ...matchNames];
-  for (const [path, k] of paths) {
-    raw.push(`${d.jsonGet('e.properties', param(d.jsonPathParam(pathSegments(path)), d.jsonPathType))} AS j_${k}`);
-    if (!computed.has(k)) continue;
-    // The value's JSON type is computed once per event (y_k) and tested from there.
-    base.push(`j_${k}`, `${d.jsonType(`j_${k}`)} AS y_${k}`);
+  // Each property is read from the JSON once per event (one parameter per distinct path; one parse of the whole
+  // document where the dialect can), then split into only the parts the traits over it need.
+  const pathPlaceholders = [...paths.keys()].map((path) => param(d.jsonPathParam(pathSegments(path)), d.jsonPathType));
+  const many = d.jsonGetMany && pathPlaceholders.length > 1 ? d.jsonGetMany('e.properties', pathPlaceholders, 'js') : undefined;
+  const raw: string[] = ['e.profile_id AS profile_id', 'e.ts AS ts', 'e.type AS type', 'e.event AS event', ...(many?.columns ?? [])];
+  const items: string[] = ['profile_id', 'ts', 'type', 'event'];
+  const base: string[] = ['profile_id', 'ts', ...flagTerms];
+  const vals: string[] = ['profile_id', 'ts', ...[...flags.values()]];
+  for (const [, k] of paths) {
+    if (many) items.push(`${many.items[k]} AS j_${k}`);
+    else raw.push(`${d.jsonGet('e.properties', pathPlaceholders[k])} AS j_${k}`);
+    if (!numeric.has(k) && !typed.has(k)) continue;
     const j = `j_${k}`;
+    // + 0.0 turns -0 into 0, as the streaming side reads it. NULL for every value that is not a number.
+    base.push(`(${d.jsonNumber(j)} + 0.0) AS q_${k}`);
+    if (numeric.has(k)) vals.push(`q_${k}`);
+    if (!typed.has(k)) continue;
+    // The value's JSON type is computed once per event (y_k) and tested from there.
     const y = `y_${k}`;
-    const rank = `(CASE WHEN ${d.typeIsKind(y, 'number')} THEN 0 WHEN ${d.typeIsKind(y, 'string')} THEN 1 WHEN ${d.typeIsKind(y, 'boolean')} THEN 2 END)`;
-    // + 0.0 turns -0 into 0, as the streaming side reads it.
-    const num = `(CASE WHEN ${d.typeIsKind(y, 'number')} THEN ${d.jsonNumber(j)} + 0.0 WHEN ${d.typeIsKind(y, 'boolean')} THEN (CASE WHEN ${d.jsonBoolean(j)} THEN 1.0 ELSE 0.0 END) END)`;
-    vals.push(`${rank} AS r_${k}`, `${num} AS n_${k}`, `${d.jsonText(j)} AS s_${k}`, `CAST(${j} AS VARCHAR) AS t_${k}`);
-    if (keyed.has(k)) {
-      // An injective text per value for COUNT(DISTINCT): the engines print doubles in their shortest exact form.
-      vals.push(
-        `(CASE ${rank} WHEN 0 THEN 'n' || CAST(${num} AS VARCHAR) WHEN 1 THEN 's' || ${d.jsonText(j)} WHEN 2 THEN 'b' || CAST(${num} AS VARCHAR) END) AS key_${k}`,
-      );
-    }
+    base.push(j, `${d.jsonType(j)} AS ${y}`);
+    vals.push(
+      `(CASE WHEN q_${k} IS NOT NULL THEN 0 WHEN ${d.typeIsKind(y, 'string')} THEN 1 WHEN ${d.typeIsKind(y, 'boolean')} THEN 2 END) AS r_${k}`,
+      `COALESCE(q_${k}, CASE WHEN ${d.typeIsKind(y, 'boolean')} THEN (CASE WHEN ${d.jsonBoolean(j)} THEN 1.0 ELSE 0.0 END) END) AS n_${k}`,
+      `${d.jsonText(j)} AS s_${k}`,
+      `CAST(${j} AS VARCHAR) AS t_${k}`,
+    );
   }
 
   const ctes = [
     `raw AS (SELECT ${raw.join(', ')} FROM c_events e WHERE e.ts <= ${T()})`,
-    `base AS (SELECT ${base.join(', ')} FROM raw)`,
-    `vals AS (SELECT ${vals.join(', ')} FROM base WHERE ${matchNames.join(' OR ') || 'FALSE'})`,
+    ...(many ? [`items AS (SELECT ${items.join(', ')} FROM raw)`] : []),
+    `base AS (SELECT ${base.join(', ')} FROM ${many ? 'items' : 'raw'})`,
+    `vals AS (SELECT ${vals.join(', ')} FROM base WHERE ${[...flags.values()].join(' OR ') || 'FALSE'})`,
     `agg AS (SELECT ${['profile_id', ...aggregates].join(', ')} FROM vals GROUP BY profile_id)`,
     ...extra,
   ];

@@ -28,7 +28,7 @@ export interface SqlDialect {
   typeIsKind(type: string, kind: JsonKind): string;
   /** The text of a JSON string (NULL for other kinds). */
   jsonText(json: string): string;
-  /** The number of a JSON number as a double (NULL for other kinds, never an error). */
+  /** The number of a JSON number as a double (NULL for other kinds, never an error, so no kind test is needed). */
   jsonNumber(json: string): string;
   jsonBoolean(json: string): string;
   /** Whether a JSON array has an element that is the string `needle`. */
@@ -46,6 +46,18 @@ export interface SqlDialect {
    * among the rows where `filter` holds; NULL when none. Keys are never NULL.
    */
   argExtreme(which: 'min' | 'max', value: string, keys: string[], filter: string): string;
+  /**
+   * Optional: several paths of one JSON value read in one parse. `columns` go in one SELECT list (aliases from
+   * `alias`), `items[i]` reads path i from them in the SELECT over it. Without it, each path is a jsonGet.
+   */
+  jsonGetMany?(json: string, pathPlaceholders: string[], alias: string): { columns: string[]; items: string[] };
+  /**
+   * Optional (computed traits' `unique`): an aggregate of the distinct values (rank, number, text) of the rows where
+   * `filter` holds, and the JSON array text of the `limit` least of them in value order (values.ts compareScalars).
+   * Without them, `unique` is computed by a GROUP BY and a window over each profile's values.
+   */
+  valueSetAggregate?(rank: string, num: string, text: string, filter: string): string;
+  valueSetJson?(set: string, limit: string): string;
   /** The JSON text of any SQL value, NULL for NULL (SQL traits' value column). */
   toJsonText(expr: string): string;
 }

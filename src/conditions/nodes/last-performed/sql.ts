@@ -9,7 +9,9 @@ export function occurrenceSql(node: OccurrenceNode, which: Occurrence, ctx: SqlC
   const bounds = (['gt', 'gte', 'lt', 'lte'] as const)
     .filter((op) => node.ago[op] !== undefined)
     .map((op) => `${age} ${{ gt: '>', gte: '>=', lt: '<', lte: '<=' }[op]} ${ctx.param(parseDuration(node.ago[op]!), 'bigint')}`);
-  // With no matching event the aggregate is NULL, and so is the answer, which COALESCE turns into false.
-  const terms = compileEventMatch(e, occurrenceEvent(node), node.where, ctx);
-  return `COALESCE((SELECT ${bounds.join(' AND ')} FROM c_events ${e} WHERE ${terms.join(' AND ')}), FALSE)`;
+  // A profile without matching events fails: the profiles whose first (last) matching event is in range, in one
+  // pass over the events grouped by profile (a semi-join) rather than an aggregate per profile. The first term of
+  // the match is the correlation, left out here.
+  const own = compileEventMatch(e, occurrenceEvent(node), node.where, ctx).slice(1);
+  return `COALESCE(${ctx.profile}.profile_id IN (SELECT ${e}.profile_id FROM c_events ${e} WHERE ${[`${e}.profile_id IS NOT NULL`, ...own].join(' AND ')} GROUP BY ${e}.profile_id HAVING ${bounds.join(' AND ')}), FALSE)`;
 }
