@@ -58,7 +58,7 @@ export class IdentityGraphEditor {
   private readonly newProfileId: () => string;
 
   constructor(private readonly deps: GraphEditDeps) {
-    this.newProfileId = deps.newProfileId ?? (() => timeOrderedId());
+    this.newProfileId = deps.newProfileId ?? (() => timeOrderedId(deps.clock.now()));
   }
 
   /** Listens for profiles changed by an unmerge or a split (the apply stage re-evaluates them). */

@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
  * random order, a clock stepping back breaks it, and ids issued before this scheme (random version 4 UUIDs) stay
  * valid. Nothing reads the time back out of an id.
  */
-export function newProfileId(now: number = Date.now()): string {
+export function newProfileId(now: number): string {
   const time = Math.max(0, Math.floor(now)).toString(16).padStart(12, '0').slice(-12);
   // randomUUID() is `xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx`: keep its random bits and variant, replace the rest.
   const random = randomUUID();

@@ -57,7 +57,7 @@ export class ResolveStage {
     private readonly rules: ActiveIdentityRules,
     private readonly clock: Clock,
     private readonly load: LoadShare = new LoadShare(),
-    private readonly newProfileId: () => string = () => timeOrderedId(),
+    private readonly newProfileId: () => string = () => timeOrderedId(clock.now()),
   ) {
     this.loop = new StageLoop('resolve', (deadline) => this.step(deadline), load);
   }
