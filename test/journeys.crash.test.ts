@@ -74,7 +74,7 @@ describe('journeys through the server process: kill -9 during dispatch and durin
     expect((await admin('/channels', { key: 'hook', type: 'webhook', settings: { url: sinkUrl, secret: { env: 'TANDEM_TEST_CRASH_HOOK' } }, retry: { maxAttempts: 20, base: '100ms', max: '500ms' } })).status).toBe(201);
     const journey = {
       key: 'welcome', trigger: { type: 'event', event: 'Signed Up' }, start: 'hello',
-      nodes: { hello: { type: 'webhook', channel: 'hook', next: 'wait' }, wait: { type: 'wait', duration: '6s', next: 'reminder' }, reminder: { type: 'webhook', channel: 'hook' } },
+      nodes: { hello: { type: 'webhook', channel: 'hook', next: 'wait' }, wait: { type: 'wait', duration: '45s', next: 'reminder' }, reminder: { type: 'webhook', channel: 'hook' } },
     };
     expect((await admin('/journeys', journey)).status).toBe(201);
     const batch = Array.from({ length: PROFILES }, (_, i) => ({ type: 'track', userId: `crash-${i}`, event: 'Signed Up', messageId: `signup-${i}` }));
@@ -89,7 +89,7 @@ describe('journeys through the server process: kill -9 during dispatch and durin
     expect(await server.exited).toBe('SIGKILL');
     const atKill1 = new Set(hits.map((h) => h.key)).size;
 
-    // Kill 2: after the restart, while instances wait on their 6 s timers.
+    // Kill 2: after the restart, while instances wait on their 45 s timers (longer than two restarts take on a loaded machine).
     server = await start(dataDir, port);
     await until('every first webhook', () => new Set(hits.filter((h) => h.node === 'hello').map((h) => h.key)).size === PROFILES);
     const reminders = hits.filter((h) => h.node === 'reminder').length;
