@@ -40,6 +40,7 @@ import { trackingPlansRoutes } from './server/tracking-plans-routes.js';
 import { DuckDbWarehouse } from './storage/duckdb/warehouse.js';
 import { openLog } from './storage/open-log.js';
 import { ApplyStage, type FactsProvider } from './apply/apply-stage.js';
+import { ProfileFactsCache, ProfileFactsReader } from './apply/profile-facts.js';
 import { DefinitionRegistry } from './apply/registry.js';
 import { Audiences } from './audiences/audiences.js';
 import { WarehouseConditions } from './audiences/warehouse-inputs.js';
@@ -146,6 +147,8 @@ export interface App {
   delivery: Delivery;
   /** Journeys (docs/journeys.md): follow the apply stage, enqueue into the delivery outbox in their own transaction. */
   journeys: Journeys;
+  /** What conditions read of recently applied profiles, kept in memory (src/apply/profile-facts.ts). */
+  profileFacts: ProfileFactsCache;
   /** Unmerge and blocked identifiers; onProfilesRecomputed() tells listeners which profiles a recompute changed. */
   identityGraph: IdentityGraphEditor;
   /** Workspace as code: plan, apply, export, versions, rollback (docs/workspace.md). */
@@ -233,20 +236,22 @@ export async function createApp(options: AppOptions): Promise<App> {
   registry.useTraits(streamingTraits);
   // Changed audiences and traits are backfilled beside their active version, which answers until the switch.
   registry.useVersions(applyStore);
-  const facts: FactsProvider = async (workspaceId, id) => {
-    const view = await profiles.get(workspaceId, id);
-    if (!view || view.id !== id) return undefined;
-    const subscriptions: Record<string, 'subscribed' | 'unsubscribed'> = {};
-    for (const [group, s] of Object.entries(view.subscriptions ?? {})) if (s.status === 'subscribed' || s.status === 'unsubscribed') subscriptions[group] = s.status;
-    return { traits: view.traits, identifiers: view.identifiers.map((i) => ({ type: i.type, value: i.value })), subscriptions };
-  };
+  // What conditions read of a profile (traits, ranked identifiers, consent): a lean read, not the full view.
+  // Kept in memory per profile until the resolve stage, an API change, an erasure or an identity edit changes them.
+  const factsReader = new ProfileFactsReader({ identity, privacy: openSqlitePrivacyStore(db), rules: (ws) => identityRules.for(ws), sourceKeys: sourceKeysOf(store.sources) });
+  const factsCache = new ProfileFactsCache(factsReader, (ws) => identityRules.for(ws), config.pipeline.profileStateCache);
+  resolve.subscribe((resolved) => factsCache.onResolved(resolved));
+  privacy.onSubscriptionChange((workspaceId, profileId) => factsCache.invalidate(workspaceId, [profileId]));
+  privacy.hooks.push({ name: 'profile facts cache', erase: async (workspaceId, profileIds) => (factsCache.invalidate(workspaceId, profileIds), 0) });
+  const facts: FactsProvider = (workspaceId, id) => factsCache.read(workspaceId, id);
   // The warehouse mirror and the SQL side: backfills are answered by SQL, previews and SQL traits are one query.
   const mirror = new ProfileMirror(warehouse, applyStore, facts, load, (message) => logger.error(message));
   const conditions = new WarehouseConditions(warehouse, mirror, () => sink.drain());
   const disagreements = new Counter({ name: 'tandem_apply_backfill_disagreements_total', help: 'Profiles whose replayed streaming answer disagreed with the SQL answer of a backfill (a bug).', labelNames: ['definition'] as const, registers: [metrics.registry] });
   const apply = new ApplyStage({
     store: applyStore, log, clock, registry, facts, load, onError: (message) => logger.error(message),
-    batch: conditions, onDisagreement: (definition) => disagreements.inc({ definition }),
+    batch: conditions, onDisagreement: (definition) => disagreements.inc({ definition }), cacheProfiles: config.pipeline.profileStateCache,
+    factsChanged: (workspaceId, profileIds) => factsCache.invalidate(workspaceId, profileIds),
   });
   resolve.subscribe(() => apply.wake());
   profiles.extend(async (workspaceId, view) => ({ computed: applyStore.computed(workspaceId, view.id), audiences: [...applyStore.memberships(workspaceId, view.id).keys()].sort() }));
@@ -265,6 +270,7 @@ export async function createApp(options: AppOptions): Promise<App> {
   // Unmerge and blocking recompute profiles inside the same exclusive turn as erasure: docs/decisions/0007.
   const identityGraph = new IdentityGraphEditor({ identity, rules: identityRules, pipeline: { exclusive: (fn) => resolve.exclusive(fn) }, audit: store.audit, clock });
   // A recompute rewrites which events belong to which profile: the apply stage re-derives those profiles' states.
+  identityGraph.onProfilesRecomputed((workspaceId, profileIds) => factsCache.invalidate(workspaceId, profileIds));
   identityGraph.onProfilesRecomputed((workspaceId, profileIds) => void apply.recompute(workspaceId, profileIds).catch((error: Error) => logger.error(`recomputing profiles after an identity edit failed: ${error.message}`)));
 
   // Catalogs and the delivery tables share store.db: a journey step enqueues inside its own transaction.
@@ -476,7 +482,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     baseUrl = url;
   };
   return {
-    config, clock, store, log, warehouse, metrics, http, collector, events, sink, resolve, apply, sqlTraits, mirror, privacy, identityGraph, catalogs, delivery, journeys, workspace, operations, models, experiments, personalizer, metadata, transforms, migrations, secrets, firstStart,
+    config, clock, store, log, warehouse, metrics, http, collector, events, sink, resolve, apply, sqlTraits, mirror, privacy, profileFacts: factsCache, identityGraph, catalogs, delivery, journeys, workspace, operations, models, experiments, personalizer, metadata, transforms, migrations, secrets, firstStart,
     async listen() {
       const url = await http.listen({ host: config.host, port: config.port });
       reachableAt(url);

@@ -14,7 +14,9 @@ import { AUDIENCES, TRAITS } from './definitions.js';
 const TOKEN = 'bench-admin-token';
 const METRIC = 'tandem_audience_change_delay_seconds';
 const dir = mkdtempSync(join(tmpdir(), 'tandem-bench-fast-'));
-const front = await startFront(parseConfig({ dataDir: dir, port: 0, logLevel: 'silent' }), pino({ level: 'silent' }), TOKEN);
+// FAST_SERVER_CONFIG: configuration of the variant under test (JSON, merged over the defaults).
+const variant = JSON.parse(process.env.FAST_SERVER_CONFIG ?? '{}') as Record<string, unknown>;
+const front = await startFront(parseConfig({ ...variant, dataDir: dir, port: 0, logLevel: 'silent' }), pino({ level: 'silent' }), TOKEN);
 const url = front.url;
 const admin = async (method: string, path: string, body?: unknown) => {
   const res = await fetch(`${url}/api/v1${path}`, { method, headers: { authorization: `Bearer ${TOKEN}`, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined });
@@ -37,12 +39,14 @@ async function histogram(): Promise<Map<number, number>> {
 }
 
 let start = new Map<number, number>();
+let cpuStart = process.cpuUsage();
 let lastTotal = 0;
 let lastChange = performance.now();
 
 process.on('message', async (m: { op: string }) => {
   if (m.op === 'measure') {
     start = await histogram();
+    cpuStart = process.cpuUsage();
     lastTotal = start.get(Infinity) ?? 0;
     process.send!({ op: 'measuring' });
   } else if (m.op === 'exit') {
@@ -57,7 +61,9 @@ process.on('message', async (m: { op: string }) => {
     }
     // Changes counted since 'measure', per bucket: [upper bound in ms, count at or below it].
     const cumulative = [...now].sort((a, b) => a[0] - b[0]).map(([le, n]) => [le * 1000, n - (start.get(le) ?? 0)] as [number, number]);
-    process.send!({ op: 'report', cumulative, quietMs: performance.now() - lastChange });
+    // CPU of the whole process (every thread: collection, pipeline) since 'measure'.
+    const cpu = process.cpuUsage(cpuStart);
+    process.send!({ op: 'report', cumulative, quietMs: performance.now() - lastChange, cpuMs: (cpu.user + cpu.system) / 1000 });
   }
 });
 process.send!({ op: 'ready', url, writeKey: front.firstStart.writeKey, dir });

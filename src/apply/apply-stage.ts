@@ -48,6 +48,7 @@ const OUTBOX_PER_FLUSH = 1000;
 /** setTimeout cannot wait longer than 2^31 - 1 ms; longer timers re-arm. */
 const MAX_SLEEP_MS = 3_600_000;
 const MAX_FIRINGS_PER_PROFILE = 10_000;
+const DEFAULT_CACHED_PROFILES = 100_000;
 
 export interface ApplyStageDeps {
   store: ApplyStore;
@@ -61,6 +62,10 @@ export interface ApplyStageDeps {
   batch?: BatchAnswers;
   /** Called for each profile whose replayed streaming answer disagrees with the SQL answer of a backfill (a bug). */
   onDisagreement?: (definition: string) => void;
+  /** Profiles whose committed state is kept in memory between steps (config pipeline.profileStateCache; 0: none). */
+  cacheProfiles?: number;
+  /** Told before a recompute (an identity edit, a trait migration) that these profiles' facts changed outside the stream. */
+  factsChanged?: (workspaceId: string, profileIds: string[]) => void;
 }
 
 /** A backfill's SQL answer, as of `asOf` over the events applied up to `upTo`. */
@@ -121,6 +126,49 @@ class Work {
   }
 }
 
+/** One profile's committed apply state, as the stage last wrote (or read) it. */
+interface CachedState {
+  watermark: number | undefined;
+  states: ReadonlyMap<string, { version: number; state: StreamingState }>;
+  computed: Readonly<Record<string, JsonValue>>;
+  memberships: ReadonlyMap<string, number>;
+  timers: ReadonlyMap<string, number>;
+  shadow: ReadonlyMap<string, JsonValue>;
+}
+
+/**
+ * The committed state of the profiles applied most recently, least recently used out, so that a profile's next
+ * event is applied without reading its state back from the store (ARCHITECTURE.md section 3: the fast loop keeps
+ * profile state in memory). The apply stage is the only writer of that state: after each commit it remembers what it
+ * wrote; anything written outside a step's commit (a definition changed, dropped or switched) clears the cache, as
+ * does a failed commit. Works are copied out of it, never shared.
+ */
+class ProfileStateCache {
+  private readonly entries = new Map<string, CachedState>();
+  constructor(private readonly capacity: number) {}
+
+  get(key: string): CachedState | undefined {
+    const entry = this.entries.get(key);
+    if (entry) {
+      this.entries.delete(key);
+      this.entries.set(key, entry);
+    }
+    return entry;
+  }
+
+  /** After a commit: the work's state is what the store now holds (a dropped profile has none). */
+  remember(key: string, w: Work): void {
+    this.entries.delete(key);
+    if (this.capacity === 0 || w.drop) return;
+    this.entries.set(key, { watermark: w.watermark, states: w.states, computed: w.computed, memberships: w.memberships, timers: w.timers, shadow: w.shadow });
+    if (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value!);
+  }
+
+  clear(): void {
+    this.entries.clear();
+  }
+}
+
 /** The EventRecord a condition sees of a stored message; its time is clamped to its arrival (conditions/README.md). */
 export function eventRecordOf(message: Message): EventRecord {
   const arrival = Date.parse(message.receivedAt);
@@ -148,19 +196,24 @@ export class ApplyStage {
   private sleepingUntil: number | undefined;
   private stopped = false;
   private listeners = new Set<(changes: MembershipChange[]) => void>();
+  /** Committed state of recently applied profiles (the stage is its only writer): see ProfileStateCache. */
+  private readonly cache: ProfileStateCache;
   /** SQL answers of the running backfills, by workspace and definition (null: the SQL side failed; replay only). */
   private answers = new Map<string, { version: number; answer: BackfillAnswer | null }>();
   /** Backfills answered by SQL, and profiles whose replayed streaming answer disagreed with it (tests assert 0). */
-  readonly stats: { sqlBackfills: number; backfillDisagreements: number; switches: number; lastSwitch?: { def: string; changed: number; ms: number } } = {
+  readonly stats: { sqlBackfills: number; backfillDisagreements: number; switches: number; lastSwitch?: { def: string; changed: number; ms: number }; cacheHits: number; cacheMisses: number } = {
     sqlBackfills: 0,
     backfillDisagreements: 0,
     switches: 0,
+    cacheHits: 0,
+    cacheMisses: 0,
   };
   /** Backfill chunk size and test hook (tests only change these). */
   readonly backfillTuning: BackfillTuning = { chunk: PROFILES_PER_BACKFILL_STEP };
 
   constructor(private readonly deps: ApplyStageDeps) {
     this.load = deps.load ?? new LoadShare();
+    this.cache = new ProfileStateCache(deps.cacheProfiles ?? DEFAULT_CACHED_PROFILES);
     this.loop = new StageLoop('apply', (deadline) => this.step(deadline), this.load);
   }
 
@@ -207,6 +260,8 @@ export class ApplyStage {
     this.deps.registry.invalidate(workspaceId);
     await this.exclusive(async () => {
       const { store } = this.deps;
+      // Active versions, backfills and dropped states are written below outside a step's commit.
+      this.cache.clear();
       const id = definitionId(kind, key);
       const now = this.deps.clock.now();
       if (!options.batchOnly && !store.activeVersions(workspaceId).has(id)) {
@@ -244,6 +299,7 @@ export class ApplyStage {
    */
   recompute(workspaceId: string, profileIds: string[]): Promise<void> {
     return this.exclusive(async () => {
+      this.deps.factsChanged?.(workspaceId, profileIds);
       this.refreshBackfills();
       const index = await this.deps.registry.for(workspaceId);
       const upTo = this.deps.store.position();
@@ -704,17 +760,22 @@ export class ApplyStage {
     const key = `${ws}\u0000${profileId}`;
     let work = works.get(key);
     if (!work) {
+      const cached = this.cache.get(key);
+      if (cached) this.stats.cacheHits++;
+      else this.stats.cacheMisses++;
       const { store } = this.deps;
-      work = new Work(
-        ws,
-        profileId,
-        store.watermark(ws, profileId),
-        store.states(ws, profileId),
-        store.computed(ws, profileId),
-        store.memberships(ws, profileId),
-        new Map(store.timersOf(ws, profileId).map((t) => [t.def, t.dueAt])),
-        store.shadowOutputs(ws, profileId),
-      );
+      work = cached
+        ? new Work(ws, profileId, cached.watermark, new Map(cached.states), { ...cached.computed }, new Map(cached.memberships), new Map(cached.timers), new Map(cached.shadow))
+        : new Work(
+            ws,
+            profileId,
+            store.watermark(ws, profileId),
+            store.states(ws, profileId),
+            store.computed(ws, profileId),
+            store.memberships(ws, profileId),
+            new Map(store.timersOf(ws, profileId).map((t) => [t.def, t.dueAt])),
+            store.shadowOutputs(ws, profileId),
+          );
       works.set(key, work);
     }
     return work;
@@ -733,10 +794,19 @@ export class ApplyStage {
     }
     const byKey = new Map(touched.map((w) => [`${w.workspaceId}\u0000${w.profileId}`, w]));
     const now = this.deps.clock.now();
-    this.deps.store.commit({ position: extra.position, backfills: extra.backfills, switches: extra.switches, profiles: touched.map((w) => w.effects()) }, (change) => {
-      const facts = byKey.get(`${change.workspaceId}\u0000${change.profileId}`)?.facts;
-      return membershipMessage(change, facts?.identifiers ?? [], now);
-    });
+    try {
+      this.deps.store.commit({ position: extra.position, backfills: extra.backfills, switches: extra.switches, profiles: touched.map((w) => w.effects()) }, (change) => {
+        const facts = byKey.get(`${change.workspaceId}\u0000${change.profileId}`)?.facts;
+        return membershipMessage(change, facts?.identifiers ?? [], now);
+      });
+    } catch (error) {
+      // The works may have changed states in place: nothing of this step is known to be committed.
+      this.cache.clear();
+      throw error;
+    }
+    // A version switch rewrites every profile's states: the next step reads them back.
+    if (extra.switches?.length) this.cache.clear();
+    else for (const [key, w] of works) this.cache.remember(key, w);
     if (extra.backfills) this.refreshBackfills();
     const changes: MembershipChange[] = [];
     for (const w of touched) {

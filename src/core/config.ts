@@ -63,6 +63,11 @@ export const ConfigSchema = Type.Object(
           maximum: 19,
           description: 'How much lower the core thread (pipeline, admin API) is scheduled than collection when the CPU is contended (Linux nice increment, at most 19; 0: the same). Collection first: the log holds what the pipeline has not reached yet.',
         }),
+        profileStateCache: Type.Integer({
+          default: 100_000,
+          minimum: 0,
+          description: 'Profiles whose committed apply state (streaming states, computed values, memberships, timers) and facts (traits, identifiers, consent) the apply stage keeps in memory between events, least recently used out; a cached profile is applied without reading it back from the store. About 2-20 KB per profile with 40 definitions. 0: read every profile from the store.',
+        }),
       },
       { default: {} },
     ),

@@ -69,6 +69,12 @@ const PAGE = 1000;
  */
 export class Privacy implements ResolveFilter {
   readonly hooks: ErasureHook[] = [];
+  private readonly subscriptionListeners: ((workspaceId: string, profileId: string) => void)[] = [];
+
+  /** Told after a subscription change through the API (an unsubscribe link included) is stored. */
+  onSubscriptionChange(listener: (workspaceId: string, profileId: string) => void): void {
+    this.subscriptionListeners.push(listener);
+  }
   private tombstones = new Map<string, Promise<Set<string>>>();
   private settings = new Map<string, Promise<PrivacySettings>>();
   /** Suppressed events found by the resolve filter, erased once their batch has committed. */
@@ -312,6 +318,7 @@ export class Privacy implements ResolveFilter {
     if (canonical === undefined) throw notFound('profile', id);
     const at = this.deps.clock.now();
     await this.deps.privacy.addSubscriptionChange(workspaceId, canonical, { group, status: status as SubscriptionStatus, at, source: 'api', actor });
+    for (const listener of this.subscriptionListeners) listener(workspaceId, canonical);
     await this.deps.store.audit.add({ workspaceId, actor, action: 'profile.subscription', target: canonical, detail: { group, status } }, at);
     return this.subscriptions(workspaceId, { id: canonical });
   }
