@@ -39,7 +39,7 @@ import { quarantineRoutes } from './server/quarantine-routes.js';
 import { trackingPlansRoutes } from './server/tracking-plans-routes.js';
 import { DuckDbWarehouse } from './storage/duckdb/warehouse.js';
 import { openLog } from './storage/open-log.js';
-import { ApplyStage, type FactsProvider } from './apply/apply-stage.js';
+import { ApplyStage, type CommittedOutputs, type FactsProvider } from './apply/apply-stage.js';
 import { ProfileFactsCache, ProfileFactsReader } from './apply/profile-facts.js';
 import { DefinitionRegistry } from './apply/registry.js';
 import { Audiences } from './audiences/audiences.js';
@@ -245,7 +245,7 @@ export async function createApp(options: AppOptions): Promise<App> {
   privacy.hooks.push({ name: 'profile facts cache', erase: async (workspaceId, profileIds) => (factsCache.invalidate(workspaceId, profileIds), 0) });
   const facts: FactsProvider = (workspaceId, id) => factsCache.read(workspaceId, id);
   // The warehouse mirror and the SQL side: backfills are answered by SQL, previews and SQL traits are one query.
-  const mirror = new ProfileMirror(warehouse, applyStore, facts, load, (message) => logger.error(message));
+  const mirror = new ProfileMirror(warehouse, applyStore, facts, load, (message) => logger.error(message), (workspaceId, id): CommittedOutputs | undefined => apply.committedOutputs(workspaceId, id));
   const conditions = new WarehouseConditions(warehouse, mirror, () => sink.drain());
   const disagreements = new Counter({ name: 'tandem_apply_backfill_disagreements_total', help: 'Profiles whose replayed streaming answer disagreed with the SQL answer of a backfill (a bug).', labelNames: ['definition'] as const, registers: [metrics.registry] });
   const apply = new ApplyStage({

@@ -138,7 +138,12 @@ describe('apply state cache', () => {
         const s = await json(t.admin(`/audiences/${key}/size?from=${new Date(T0 - DAY).toISOString()}&to=${new Date(T0 + 60 * DAY).toISOString()}`));
         sizes[key] = { size: s.size, points: s.points.map((p: { size: number }) => p.size) };
       }
-      return { profiles, sizes };
+      // The warehouse mirror (SQL previews read its computed values and memberships) holds the same.
+      const previews: number[] = [];
+      for (const condition of [{ computed: 'orders_3d', gte: 1 }, { in_audience: 'pro' }, { in_audience: 'news_buyers' }, { in_audience: 'known' }]) {
+        previews.push((await json(t.admin('/audiences/preview', { method: 'POST', json: { condition, sample: 0 } }))).size);
+      }
+      return { profiles, sizes, previews };
     };
     const [none, tiny, full] = [await snapshot(runs[0].t), await snapshot(runs[1].t), await snapshot(runs[2].t)];
     // The history did something: profiles entered and left audiences, and a trait has values.
@@ -146,6 +151,7 @@ describe('apply state cache', () => {
     expect(Object.values(none.sizes).some((s) => (s as { points: number[] }).points.length > 5)).toBe(true);
     expect(new Set(unmerges).size).toBe(1); // the same answer in every run
     expect(none.sizes.news_buyers.size).toBeGreaterThanOrEqual(2);
+    expect(none.previews.filter((n) => n > 0).length).toBeGreaterThanOrEqual(3);
     expect(tiny).toEqual(none);
     expect(full).toEqual(none);
     // The caches were used (the tiny one mostly missed), the disabled one never.

@@ -19,6 +19,12 @@ export interface ProfileFacts {
 
 export type FactsProvider = (workspaceId: string, profileId: string) => Promise<ProfileFacts | undefined>;
 
+/** A profile's outputs as last committed: computed values and memberships (audience -> entered at). */
+export interface CommittedOutputs {
+  computed: Readonly<Record<string, JsonValue>>;
+  memberships: ReadonlyMap<string, number>;
+}
+
 /** A committed membership change, for listeners (journeys, destinations). */
 export interface MembershipChange {
   workspaceId: string;
@@ -156,6 +162,11 @@ class ProfileStateCache {
     return entry;
   }
 
+  /** Without counting as a use. */
+  peek(key: string): CachedState | undefined {
+    return this.entries.get(key);
+  }
+
   /** After a commit: the work's state is what the store now holds (a dropped profile has none). */
   remember(key: string, w: Work): void {
     this.entries.delete(key);
@@ -234,6 +245,14 @@ export class ApplyStage {
     this.stopped = true;
     await this.loop.stop();
     await this.queue;
+  }
+
+  /**
+   * The profile's committed outputs if the stage holds them in memory (undefined: read the store). Read-only: the
+   * cache's own maps, valid until the next commit (the cache and the store change together, with no await between).
+   */
+  committedOutputs(workspaceId: string, profileId: string): CommittedOutputs | undefined {
+    return this.cache.peek(`${workspaceId}\u0000${profileId}`);
   }
 
   subscribe(listener: (changes: MembershipChange[]) => void): () => void {

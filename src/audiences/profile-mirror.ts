@@ -1,4 +1,4 @@
-import type { FactsProvider } from '../apply/apply-stage.js';
+import type { CommittedOutputs, FactsProvider } from '../apply/apply-stage.js';
 import type { ApplyStore, MirrorEntry } from '../apply/ports.js';
 import { BatchSizer, LoadShare, StageLoop } from '../core/stage-loop.js';
 import type { MirrorProfile } from '../storage/duckdb/warehouse.js';
@@ -36,6 +36,8 @@ export class ProfileMirror {
     private readonly facts: FactsProvider,
     private readonly load: LoadShare = new LoadShare(),
     private readonly onError: (message: string) => void = () => undefined,
+    /** The apply stage's committed outputs of a profile it holds in memory (undefined: read them from the store). */
+    private readonly outputs: (workspaceId: string, profileId: string) => CommittedOutputs | undefined = () => undefined,
   ) {
     this.loop = new StageLoop('warehouse mirror', () => this.step(), load, 1000);
   }
@@ -90,14 +92,15 @@ export class ProfileMirror {
       throw error;
     }
     if (!facts) return { ...base, gone: true, traits: '{}', computed: '{}', identifiers: [], subscriptions: [], memberships: [] };
+    const held = this.outputs(e.workspaceId, e.profileId);
     return {
       ...base,
       gone: false,
       traits: JSON.stringify(facts.traits),
-      computed: JSON.stringify(this.apply.computed(e.workspaceId, e.profileId)),
+      computed: JSON.stringify(held ? held.computed : this.apply.computed(e.workspaceId, e.profileId)),
       identifiers: facts.identifiers.map((i) => [i.type, i.value]),
       subscriptions: Object.entries(facts.subscriptions),
-      memberships: [...this.apply.memberships(e.workspaceId, e.profileId).keys()],
+      memberships: [...(held ? held.memberships : this.apply.memberships(e.workspaceId, e.profileId)).keys()],
     };
   }
 
