@@ -141,6 +141,7 @@ describe.skipIf(!existsSync(CHROMIUM))('console pages: analytics, personalizatio
   it('saves a decision point and shows a known visitor\'s audiences and decision in "try it"', async () => {
     await nav('Personalization');
     const points = page.getByRole('region', { name: 'Decision points' });
+    await points.getByText('JSON (advanced)').click();
     await points.getByLabel('Decision point (JSON)').fill(JSON.stringify({ key: 'hero', name: 'Hero banner', offers: [{ key: 'welcome', content: { title: 'Welcome back' } }], policy: { type: 'rules' } }));
     await points.getByRole('button', { name: 'Save decision point' }).click();
     await points.getByText("Saved decision point 'hero'.").waitFor();

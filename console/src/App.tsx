@@ -2,6 +2,7 @@ import { useEffect, useState, type ReactNode } from 'react';
 import { api } from './api';
 import { Link, navigate, usePath } from './router';
 import { SessionContext, type Session } from './session';
+import { keepScrollablesFocusable } from './components/scrollable';
 import { Login } from './pages/Login';
 import { Overview } from './pages/Overview';
 import { Sources } from './pages/Sources';
@@ -13,7 +14,9 @@ import { Audiences } from './pages/Audiences';
 import { Journeys } from './pages/Journeys';
 import { Templates } from './pages/Templates';
 import { Deliveries } from './pages/Deliveries';
-import { Definitions } from './pages/Definitions';
+import { Experiments } from './pages/experiments/Experiments';
+import { Models } from './pages/models/Models';
+import { Alerts } from './pages/alerts/Alerts';
 import { Incidents } from './pages/Incidents';
 import { Versions } from './pages/Versions';
 import { Users } from './pages/Users';
@@ -65,11 +68,11 @@ function page(path: string): ReactNode {
     case 'deliveries':
       return <Deliveries />;
     case 'experiments':
-      return <Definitions kind="experiments" title="Experiments" />;
+      return <Experiments />;
     case 'models':
-      return <Definitions kind="models" title="Models" />;
+      return <Models />;
     case 'alerts':
-      return <Definitions kind="alerts" title="Alert rules" />;
+      return <Alerts />;
     case 'incidents':
       return <Incidents />;
     case 'analytics':
@@ -90,6 +93,18 @@ function page(path: string): ReactNode {
 export function App() {
   const [session, setSession] = useState<Session | null | undefined>(undefined);
   const path = usePath();
+  const [menuOpen, setMenuOpen] = useState(false);
+  useEffect(() => {
+    // Any navigation closes the menu (a choice of the page shown too). A page chosen in the main navigation takes
+    // the focus to its content: keyboard and screen-reader users go on there, not in the rest of the links.
+    const went = () => {
+      setMenuOpen(false);
+      if (document.activeElement?.closest('nav.main-nav')) document.getElementById('main')?.focus();
+    };
+    window.addEventListener('popstate', went);
+    return () => window.removeEventListener('popstate', went);
+  }, []);
+  useEffect(() => keepScrollablesFocusable(document.body), []);
   useEffect(() => {
     // A readable companion of the HttpOnly session cookie: no request (and no 401 in the console) when signed out.
     if (!document.cookie.split(';').some((c) => c.trim() === 'tandem_console=1')) return setSession(null);
@@ -115,23 +130,31 @@ export function App() {
         Skip to content
       </a>
       <div className="shell">
-        <nav aria-label="Main">
-          <p className="brand">Tandem</p>
-          <ul>
-            {NAV.filter(([to]) => to !== '/users' || session.role === 'admin').map(([to, label]) => (
-              <li key={to}>
-                <Link to={to} aria-current={current(to) ? 'page' : undefined}>
-                  {label}
-                </Link>
-              </li>
-            ))}
-          </ul>
-          <p className="who">
-            Signed in as <strong>{session.name}</strong> ({session.role})
-          </p>
-          <button type="button" onClick={signOut}>
-            Sign out
-          </button>
+        <nav aria-label="Main" className={menuOpen ? 'main-nav open' : 'main-nav'}>
+          <div className="nav-head">
+            <p className="brand">Tandem</p>
+            {/* Shown on narrow screens only, where the links fold away (styles.css). */}
+            <button type="button" className="menu" aria-expanded={menuOpen} aria-controls="nav-menu" onClick={() => setMenuOpen((open) => !open)}>
+              Menu
+            </button>
+          </div>
+          <div id="nav-menu" className="nav-menu">
+            <ul>
+              {NAV.filter(([to]) => to !== '/users' || session.role === 'admin').map(([to, label]) => (
+                <li key={to}>
+                  <Link to={to} aria-current={current(to) ? 'page' : undefined}>
+                    {label}
+                  </Link>
+                </li>
+              ))}
+            </ul>
+            <p className="who">
+              Signed in as <strong>{session.name}</strong> ({session.role})
+            </p>
+            <button type="button" onClick={signOut}>
+              Sign out
+            </button>
+          </div>
         </nav>
         <main id="main" tabIndex={-1}>
           {page(path)}

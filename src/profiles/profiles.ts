@@ -2,7 +2,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { badRequest, notFound } from '../core/errors.js';
 import type { IdentityStore, ProfileRecord, StoredEvent } from '../core/ports/store.js';
 import { normaliseIdentifier } from '../identity/identifiers.js';
-import type { ActiveIdentityRules, SurvivorshipRule } from '../identity/rules.js';
+import type { ActiveIdentityRules, IdentityRules, SurvivorshipRule } from '../identity/rules.js';
 import { survive, type TraitObservation } from './survivorship.js';
 
 const Iso = Type.String({ format: 'date-time' });
@@ -30,6 +30,14 @@ export const ProfileView = Type.Object({
   createdAt: Iso,
 });
 export type ProfileView = Static<typeof ProfileView>;
+
+/**
+ * What the profile list and search show of each profile: everything the identity store holds (identifiers, traits
+ * after survivorship with lineage, merges, first / last seen), read for the whole page at once. Computed traits,
+ * audiences, accounts and subscriptions come from other stores, per profile: GET /api/v1/profiles/{id} has them.
+ */
+export const ProfileSummary = Type.Pick(ProfileView, ['id', 'identifiers', 'traits', 'lineage', 'mergedFrom', 'firstSeen', 'lastSeen', 'createdAt']);
+export type ProfileSummary = Static<typeof ProfileSummary>;
 
 /** What the profile views need from the Store besides the identity graph. */
 export interface SourceKeys {
@@ -105,8 +113,8 @@ export class Profiles {
    * phases (by an e-mail prefix and a trait value) may show on two pages; within a page it shows once. A page may
    * hold fewer than `limit` profiles while a `next` remains.
    */
-  async page(workspaceId: string, query: { q?: string; after?: string; limit: number }): Promise<{ data: ProfileView[]; next?: string }> {
-    const views = async (ids: string[]) => (await Promise.all(ids.map((id) => this.get(workspaceId, id)))).filter((p): p is ProfileView => p !== undefined);
+  async page(workspaceId: string, query: { q?: string; after?: string; limit: number }): Promise<{ data: ProfileSummary[]; next?: string }> {
+    const views = (ids: string[]) => this.summaries(workspaceId, ids);
     const cursor = decodeCursor(query.after);
     if (query.q === undefined || query.q === '') {
       const ids = await this.identity.profilePage(workspaceId, { after: typeof cursor?.[1] === 'string' ? cursor[1] : undefined, limit: query.limit });
@@ -120,7 +128,7 @@ export class Profiles {
     const phases = prefixes.length + values.length;
     let [phase, position] = cursor ?? [0, undefined];
     const seen = new Set<string>();
-    const out: ProfileView[] = [];
+    const out: ProfileSummary[] = [];
     while (phase < phases && out.length < query.limit) {
       const want = query.limit - out.length;
       let ids: string[];
@@ -147,37 +155,73 @@ export class Profiles {
     return { data: out, next: phase < phases ? encodeCursor([phase, position]) : undefined };
   }
 
+  /**
+   * Summaries of many profiles in one read of the identity store (ids merged away answer their survivor, each
+   * profile once; unknown and erased ids are left out), in the order of the ids. Each equals the same fields of
+   * the profile's full view.
+   */
+  async summaries(workspaceId: string, ids: string[]): Promise<ProfileSummary[]> {
+    if (!ids.length) return [];
+    const records = await this.identity.profiles(workspaceId, ids);
+    if (!records.length) return [];
+    const rules = await this.rules.for(workspaceId);
+    const keys = await this.sourceKeys(workspaceId, records.some((r) => r.traits.length > 0));
+    return records.map((r) => summarise(r, rules, keys));
+  }
+
+  /** Source keys name the lineage of traits: profiles without traits need none. */
+  private async sourceKeys(workspaceId: string, needed: boolean): Promise<Map<string, string>> {
+    return new Map(needed ? (await this.sources.list(workspaceId)).map((s) => [s.id, s.key]) : []);
+  }
+
   private async view(workspaceId: string, record: ProfileRecord): Promise<ProfileView> {
     const rules = await this.rules.for(workspaceId);
-    // Source keys name the lineage of traits: a profile without traits needs none.
-    const keys = new Map(record.traits.length ? (await this.sources.list(workspaceId)).map((s) => [s.id, s.key]) : []);
-    const sourceKey = (id: string) => keys.get(id) ?? id;
-    const byName = new Map<string, TraitObservation[]>();
-    for (const o of record.traits) byName.set(o.name, [...(byName.get(o.name) ?? []), o]);
-    const traits: Record<string, unknown> = {};
-    const lineage: ProfileView['lineage'] = {};
-    for (const [name, observations] of byName) {
-      const rule: SurvivorshipRule = rules.body.survivorship.traits[name] ?? { rule: rules.body.survivorship.default };
-      const winner = survive(observations, rule, sourceKey);
-      if (!winner) continue;
-      traits[name] = winner.value;
-      lineage[name] = { rule: winner.rule, source: sourceKey(winner.lineage.sourceId), messageId: winner.lineage.messageId, eventId: winner.lineage.eventId, time: iso(winner.lineage.at) };
-    }
-    const seen = record.identifiers.flatMap((i) => [i.firstSeen, i.lastSeen]);
+    const summary = summarise(record, rules, await this.sourceKeys(workspaceId, record.traits.length > 0));
     const view: ProfileView = {
-      id: record.id,
-      identifiers: [...record.identifiers].sort((a, b) => rules.rank(a.type) - rules.rank(b.type) || (a.type < b.type ? -1 : a.type > b.type ? 1 : 0)).map((i) => ({ type: i.type, value: i.value, firstSeen: iso(i.firstSeen), lastSeen: iso(i.lastSeen) })),
-      traits,
-      lineage,
+      id: summary.id,
+      identifiers: summary.identifiers,
+      traits: summary.traits,
+      lineage: summary.lineage,
       computed: {},
       audiences: [],
       accounts: (await this.identity.accountLinks(workspaceId, record.id)).map((l) => l.groupId),
-      mergedFrom: record.mergedFrom,
-      firstSeen: iso(seen.length ? Math.min(...seen) : record.createdAt),
-      lastSeen: iso(seen.length ? Math.max(...seen) : record.createdAt),
-      createdAt: iso(record.createdAt),
+      mergedFrom: summary.mergedFrom,
+      firstSeen: summary.firstSeen,
+      lastSeen: summary.lastSeen,
+      createdAt: summary.createdAt,
     };
     for (const extend of this.extensions) Object.assign(view, await extend(workspaceId, view));
     return view;
   }
+}
+
+/** A stored profile as shown: traits after survivorship with their lineage, identifiers ranked by the rules. */
+function summarise(record: ProfileRecord, rules: IdentityRules, keys: Map<string, string>): ProfileSummary {
+  const sourceKey = (id: string) => keys.get(id) ?? id;
+  const byName = new Map<string, TraitObservation[]>();
+  for (const o of record.traits) {
+    const list = byName.get(o.name);
+    if (list) list.push(o);
+    else byName.set(o.name, [o]);
+  }
+  const traits: Record<string, unknown> = {};
+  const lineage: ProfileView['lineage'] = {};
+  for (const [name, observations] of byName) {
+    const rule: SurvivorshipRule = rules.body.survivorship.traits[name] ?? { rule: rules.body.survivorship.default };
+    const winner = survive(observations, rule, sourceKey);
+    if (!winner) continue;
+    traits[name] = winner.value;
+    lineage[name] = { rule: winner.rule, source: sourceKey(winner.lineage.sourceId), messageId: winner.lineage.messageId, eventId: winner.lineage.eventId, time: iso(winner.lineage.at) };
+  }
+  const seen = record.identifiers.flatMap((i) => [i.firstSeen, i.lastSeen]);
+  return {
+    id: record.id,
+    identifiers: [...record.identifiers].sort((a, b) => rules.rank(a.type) - rules.rank(b.type) || (a.type < b.type ? -1 : a.type > b.type ? 1 : 0)).map((i) => ({ type: i.type, value: i.value, firstSeen: iso(i.firstSeen), lastSeen: iso(i.lastSeen) })),
+    traits,
+    lineage,
+    mergedFrom: record.mergedFrom,
+    firstSeen: iso(seen.length ? Math.min(...seen) : record.createdAt),
+    lastSeen: iso(seen.length ? Math.max(...seen) : record.createdAt),
+    createdAt: iso(record.createdAt),
+  };
 }

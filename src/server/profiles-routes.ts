@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import { badRequest, notFound } from '../core/errors.js';
 import type { IdentityStore, StoredEvent } from '../core/ports/store.js';
-import { ProfileView, type Profiles, type SourceKeys } from '../profiles/profiles.js';
+import { ProfileSummary, ProfileView, type Profiles, type SourceKeys } from '../profiles/profiles.js';
 import type { PersonalDataMask } from '../metadata/metadata.js';
 
 const Id = Type.Object({ id: Type.String({ minLength: 1, maxLength: 100 }) });
@@ -32,14 +32,15 @@ export function profilesRoutes(deps: ProfilesRouteDeps) {
       '/profiles',
       {
         schema: {
-          summary: 'Search profiles by identifier prefix or trait value, or list them all; paged by `after` (the `next` of the previous page)',
+          summary:
+            'Search profiles by identifier prefix or trait value, or list them all; paged by `after` (the `next` of the previous page). Each profile is a summary read with the whole page: without computed traits, audiences, accounts and subscriptions (GET /profiles/{id} has them)',
           tags: ['profiles'],
           querystring: Type.Object({
             q: Type.Optional(Type.String({ maxLength: 1024, description: 'Identifier prefix, or a trait value to match exactly; without it, every profile in id order.' })),
             after: Type.Optional(Type.String({ maxLength: 4096, description: 'Paging: the `next` of the previous page.' })),
             limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
           }),
-          response: { 200: Type.Object({ data: Type.Array(ProfileView), next: Type.Optional(Type.String({ description: 'Cursor of the next page; absent on the last.' })) }) },
+          response: { 200: Type.Object({ data: Type.Array(ProfileSummary), next: Type.Optional(Type.String({ description: 'Cursor of the next page; absent on the last.' })) }) },
         },
       },
       async (req) => {

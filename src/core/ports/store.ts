@@ -306,6 +306,12 @@ export interface IdentityStore extends AccountReads, IdentityEdits {
   lookup(workspaceId: string, identifier: Identifier): Promise<string | undefined>;
   /** A surviving profile; undefined for unknown or merged-away ids. */
   profile(workspaceId: string, profileId: string): Promise<ProfileRecord | undefined>;
+  /**
+   * Many profiles in one read (the console's list and search pages): for each id, the surviving profile it resolves
+   * to (following merges, as canonical() then profile()), each once, in the order of the ids' first mention; unknown
+   * and erased ids are left out. Each record is what profile() answers for it.
+   */
+  profiles(workspaceId: string, profileIds: string[]): Promise<ProfileRecord[]>;
   /** The profile's events, newest first. */
   timeline(workspaceId: string, profileId: string, filter: { before?: number; limit: number }): Promise<StoredEvent[]>;
   /** Surviving profiles with an identifier starting with the prefix or a trait with one of the values. */

@@ -1,5 +1,5 @@
 import type {
-  BlockedIdentifierRecord, ConflictRecord, EvidenceEvent, IdentifierRecord, IdentityStore, MergeRecord, RecomputePlan, ResolvedEvent, UnmergeRecord,
+  BlockedIdentifierRecord, ConflictRecord, EvidenceEvent, IdentifierRecord, IdentityStore, MergeRecord, ProfileRecord, RecomputePlan, ResolvedEvent, UnmergeRecord,
 } from '../../core/ports/store.js';
 import type { GraphProfile } from '../../identity/graph.js';
 import { identifierKey, type Identifier } from '../../identity/model.js';
@@ -19,6 +19,14 @@ interface TraitRow {
   last_at: number;
   last_event_id: number;
   last_message_id: string;
+}
+
+interface IdentifierRow {
+  type: string;
+  value: string;
+  first_seen: number;
+  last_seen: number;
+  event_id: number;
 }
 
 interface ConflictRow {
@@ -76,6 +84,9 @@ const FOLD_AT = 100_000;
 
 /** The largest code point, so that `prefix + TOP` bounds every string starting with `prefix` (BINARY collation). */
 const TOP = '\u{10FFFF}';
+
+/** Ids per statement in batch reads: under SQLite's bound-parameter limit. */
+const CHUNK = 500;
 
 /**
  * The embedded identity graph and profile store, over the shared store.db handle: commit() runs in one
@@ -326,6 +337,14 @@ export function openSqliteIdentityStore(db: Sqlite, options: { foldAt?: number }
   const commitTxSafe = inTransaction(commitTx);
   const recomputeTxSafe = inTransaction(recomputeTx);
 
+  // A sighting not folded into the identifier's row yet still counts.
+  const toIdentifier = (workspaceId: string, r: IdentifierRow): IdentifierRecord => {
+    const seen = pending.get(`${workspaceId}\u0000${r.type}\u0000${r.value}`);
+    const firstSeen = seen ? Math.min(r.first_seen, seen.first) : r.first_seen;
+    const lastSeen = seen ? Math.max(r.last_seen, seen.last) : r.last_seen;
+    return { type: r.type, value: r.value, firstSeen, lastSeen, eventId: r.event_id };
+  };
+
   const canonical = (workspaceId: string, profileId: string) => {
     const r = stmt.canonicalGet.get(workspaceId, profileId) as { id: string; merged_into: string | null } | undefined;
     return r && (r.merged_into ?? r.id);
@@ -383,16 +402,54 @@ export function openSqliteIdentityStore(db: Sqlite, options: { foldAt?: number }
         | { id: string; created_at: number }
         | undefined;
       if (!p) return undefined;
-      const identifiers = (stmt.identifiersOf.all(p.id) as { type: string; value: string; first_seen: number; last_seen: number; event_id: number }[]).map((r): IdentifierRecord => {
-        // A sighting not folded into the row yet still counts.
-        const seen = pending.get(`${workspaceId}\u0000${r.type}\u0000${r.value}`);
-        const firstSeen = seen ? Math.min(r.first_seen, seen.first) : r.first_seen;
-        const lastSeen = seen ? Math.max(r.last_seen, seen.last) : r.last_seen;
-        return { type: r.type, value: r.value, firstSeen, lastSeen, eventId: r.event_id };
-      });
+      const identifiers = (stmt.identifiersOf.all(p.id) as IdentifierRow[]).map((r) => toIdentifier(workspaceId, r));
       const mergedFrom = (stmt.mergedFrom.all(p.id) as { id: string }[]).map((r) => r.id);
       const traits = (stmt.traitsOf.all(p.id) as TraitRow[]).map(toTrait);
       return { id: p.id, createdAt: p.created_at, mergedFrom, identifiers, traits };
+    },
+
+    async profiles(workspaceId, profileIds) {
+      // Four statements per chunk whatever its size (profiles, identifiers, merged-in ids, traits), instead of four
+      // per profile: a page of 25 costs about what one profile does.
+      const out: ProfileRecord[] = [];
+      const done = new Set<string>();
+      const wanted = [...new Set(profileIds)];
+      for (let i = 0; i < wanted.length; i += CHUNK) {
+        const chunk = wanted.slice(i, i + CHUNK);
+        const marks = chunk.map(() => '?').join(',');
+        const rows = prepared(db, `SELECT id, merged_into, created_at FROM identity_profiles WHERE workspace_id = ? AND id IN (${marks})`)
+          .all(workspaceId, ...chunk) as { id: string; merged_into: string | null; created_at: number }[];
+        // merged_into is flattened to the survivor: one hop, as canonical().
+        const created = new Map<string, number>();
+        const survivorOf = new Map<string, string>();
+        for (const r of rows) {
+          survivorOf.set(r.id, r.merged_into ?? r.id);
+          if (r.merged_into === null) created.set(r.id, r.created_at);
+        }
+        const missing = [...new Set(rows.filter((r) => r.merged_into !== null && !created.has(r.merged_into)).map((r) => r.merged_into!))];
+        if (missing.length) {
+          const more = prepared(db, `SELECT id, created_at FROM identity_profiles WHERE workspace_id = ? AND merged_into IS NULL AND id IN (${missing.map(() => '?').join(',')})`)
+            .all(workspaceId, ...missing) as { id: string; created_at: number }[];
+          for (const r of more) created.set(r.id, r.created_at);
+        }
+        const ids = [...new Set(chunk.map((id) => survivorOf.get(id)).filter((id): id is string => id !== undefined && created.has(id) && !done.has(id)))];
+        if (!ids.length) continue;
+        const idMarks = ids.map(() => '?').join(',');
+        const records = new Map(ids.map((id): [string, ProfileRecord] => [id, { id, createdAt: created.get(id)!, mergedFrom: [], identifiers: [], traits: [] }]));
+        // The same orders as profile(): identifiers by (type, value); merged-in ids by merge time then age; traits
+        // in the primary key's order (name, value, source), which is what survivorship sees for ties.
+        const identifiers = prepared(db, `SELECT profile_id, type, value, first_seen, last_seen, event_id FROM identity_identifiers WHERE profile_id IN (${idMarks}) ORDER BY profile_id, type, value`)
+          .all(...ids) as (IdentifierRow & { profile_id: string })[];
+        for (const r of identifiers) records.get(r.profile_id)!.identifiers.push(toIdentifier(workspaceId, r));
+        const merged = prepared(db, `SELECT id, merged_into FROM identity_profiles WHERE merged_into IN (${idMarks}) ORDER BY merged_at, age`)
+          .all(...ids) as { id: string; merged_into: string }[];
+        for (const r of merged) records.get(r.merged_into)!.mergedFrom.push(r.id);
+        const traits = prepared(db, `SELECT * FROM profile_trait_values WHERE profile_id IN (${idMarks}) ORDER BY profile_id, name, value, source_id`)
+          .all(...ids) as (TraitRow & { profile_id: string })[];
+        for (const r of traits) records.get(r.profile_id)!.traits.push(toTrait(r));
+        for (const id of ids) (done.add(id), out.push(records.get(id)!));
+      }
+      return out;
     },
 
     async timeline(workspaceId, profileId, f) {

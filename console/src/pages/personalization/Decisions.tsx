@@ -1,88 +1,96 @@
-import { useState } from 'react';
-import { api, describe } from '../../api';
-import { ErrorText, JsonField, Section, SelectField, Status, useLoad } from '../../components/common';
-import { useCanWrite } from '../../session';
+import { api } from '../../api';
+import { ErrorText, Section, useLoad, when } from '../../components/common';
+import { DefinitionChooser, type DefinitionPageSpec, type Loaded } from '../forms/DefinitionPage';
+import { blankDecision, DecisionForm, type DecisionPoint } from './DecisionForm';
 
 export interface Decision { key: string; name?: string; offers?: { key: string }[] }
 
-const EXAMPLE = { key: '', name: '', offers: [{ key: 'first_offer', content: { title: 'Hello' } }], policy: { type: 'rules' } };
+interface Group { decisions: number; rewarded: number; rate: number; meanReward: number; offers: Record<string, { decisions: number; rewarded: number; rate: number }> }
+interface Results { policy: Group; holdout: Group; lift?: { estimate: number; low: number; high: number; pValue: number } }
+interface LogRow { id: string; at: string; visitor: string; profileId: string | null; group: string; offer: string | null; policy: string; rewardedAt: string | null; ineligible?: Record<string, string> }
 
-/** Decision points (kind `decisions`) edited as JSON, with their results and recent log. */
-export function Decisions(props: { list: { data?: { data: Decision[] }; error?: string; reload(): void } }) {
-  const canWrite = useCanWrite();
-  const [selected, setSelected] = useState('');
-  const [draft, setDraft] = useState<unknown>();
-  const [error, setError] = useState<string>();
-  const [status, setStatus] = useState<string>();
-  const current = props.list.data?.data.find((d) => d.key === selected);
-  const results = useLoad(async () => (current ? api(`/decisions/${encodeURIComponent(current.key)}/results`) : undefined), [current?.key]);
-  const log = useLoad(async () => (current ? api<{ data: unknown[] }>(`/decisions/${encodeURIComponent(current.key)}/log?limit=20`) : undefined), [current?.key]);
-  const save = async () => {
-    try {
-      const body = (draft ?? current ?? EXAMPLE) as Decision;
-      await api(current ? `/decisions/${encodeURIComponent(current.key)}` : '/decisions', { method: current ? 'PUT' : 'POST', json: body });
-      setError(undefined);
-      setStatus(`Saved decision point '${body.key}'.`);
-      props.list.reload();
-      setSelected(body.key);
-    } catch (e) {
-      setError(describe(e));
-    }
-  };
-  const remove = async () => {
-    if (!current || !window.confirm(`Delete decision point '${current.key}'?`)) return;
-    try {
-      await api(`/decisions/${encodeURIComponent(current.key)}`, { method: 'DELETE' });
-      setSelected('');
-      setStatus(`Deleted '${current.key}'.`);
-      props.list.reload();
-    } catch (e) {
-      setError(describe(e));
-    }
-  };
+const pct = (v: number) => `${(v * 100).toFixed(1)}%`;
+
+/** Rewards per group and offer and the lift over the holdout, then the latest decisions, as tables. */
+function DecisionResults({ decision }: { decision: string }) {
+  const results = useLoad(() => api<Results>(`/decisions/${encodeURIComponent(decision)}/results`), [decision]);
+  const log = useLoad(() => api<{ data: LogRow[] }>(`/decisions/${encodeURIComponent(decision)}/log?limit=20`), [decision]);
+  const r = results.data;
+  const offers = r ? [...new Set([...Object.keys(r.policy.offers), ...Object.keys(r.holdout.offers)])] : [];
   return (
-    <Section title="Decision points">
-      <ErrorText error={props.list.error} />
-      <SelectField
-        label="Decision point"
-        value={selected}
-        options={[{ value: '', label: canWrite ? 'New…' : 'Choose' }, ...(props.list.data?.data ?? []).map((d) => ({ value: d.key, label: d.name ? `${d.name} (${d.key})` : d.key }))]}
-        onChange={(v) => (setSelected(v), setDraft(undefined), setStatus(undefined), setError(undefined))}
-      />
-      {props.list.data?.data.length === 0 ? <p>No decision point yet.</p> : null}
-      {current || canWrite ? (
+    <Section title={`Results of ${decision}`} actions={<button type="button" className="secondary" onClick={() => (results.reload(), log.reload())}>Refresh results</button>}>
+      <ErrorText error={results.error ?? log.error} />
+      {r ? (
         <>
-          <JsonField key={selected} label="Decision point (JSON)" value={current ?? EXAMPLE} onValid={setDraft} rows={16} readOnly={!canWrite} />
-          {canWrite ? (
-            <div className="row">
-              <button type="button" onClick={save}>
-                Save decision point
-              </button>
-              {current ? (
-                <button type="button" className="danger" onClick={remove}>
-                  Delete decision point
-                </button>
-              ) : null}
-            </div>
+          <p>{r.lift ? `Lift over the holdout: ${pct(r.lift.estimate)} [${pct(r.lift.low)}, ${pct(r.lift.high)}], p = ${r.lift.pValue.toFixed(3)}.` : 'No lift yet: both the policy and the holdout need decisions.'}</p>
+          <table>
+            <caption>Rewards per group</caption>
+            <thead>
+              <tr><th scope="col">Group</th><th scope="col">Decisions</th><th scope="col">Rewarded</th><th scope="col">Rate</th><th scope="col">Mean reward</th></tr>
+            </thead>
+            <tbody>
+              {(['policy', 'holdout'] as const).map((g) => (
+                <tr key={g}><th scope="row">{g}</th><td>{r[g].decisions}</td><td>{r[g].rewarded}</td><td>{pct(r[g].rate)}</td><td>{r[g].meanReward.toFixed(2)}</td></tr>
+              ))}
+            </tbody>
+          </table>
+          {offers.length ? (
+            <table>
+              <caption>Rewards per offer</caption>
+              <thead>
+                <tr><th scope="col">Offer</th><th scope="col">Policy decisions</th><th scope="col">Policy rate</th><th scope="col">Holdout decisions</th><th scope="col">Holdout rate</th></tr>
+              </thead>
+              <tbody>
+                {offers.map((o) => (
+                  <tr key={o}>
+                    <th scope="row">{o}</th>
+                    <td>{r.policy.offers[o]?.decisions ?? 0}</td><td>{r.policy.offers[o] ? pct(r.policy.offers[o].rate) : '–'}</td>
+                    <td>{r.holdout.offers[o]?.decisions ?? 0}</td><td>{r.holdout.offers[o] ? pct(r.holdout.offers[o].rate) : '–'}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
           ) : null}
         </>
       ) : null}
-      <ErrorText error={error} />
-      <Status text={status} />
-      {current ? (
-        <>
-          <details>
-            <summary>Results: rewards per group and offer, lift over the holdout</summary>
-            <ErrorText error={results.error} />
-            <pre>{results.data ? JSON.stringify(results.data, null, 2) : ''}</pre>
-          </details>
-          <details>
-            <summary>Recent decisions</summary>
-            <ErrorText error={log.error} />
-            <pre>{log.data ? JSON.stringify(log.data.data, null, 2) : ''}</pre>
-          </details>
-        </>
+      {log.data ? (
+        log.data.data.length ? (
+          <table>
+            <caption>Recent decisions</caption>
+            <thead>
+              <tr><th scope="col">When</th><th scope="col">Visitor</th><th scope="col">Group</th><th scope="col">Offer</th><th scope="col">Rewarded</th><th scope="col">Not eligible</th></tr>
+            </thead>
+            <tbody>
+              {log.data.data.map((d) => (
+                <tr key={d.id}>
+                  <td>{when(d.at)}</td><td>{d.visitor}</td><td>{d.group}</td><td>{d.offer ?? 'none'}</td><td>{d.rewardedAt ? when(d.rewardedAt) : 'no'}</td>
+                  <td>{Object.entries(d.ineligible ?? {}).map(([o, why]) => `${o}: ${why}`).join('; ')}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        ) : (
+          <p>No decision made yet.</p>
+        )
       ) : null}
+    </Section>
+  );
+}
+
+const SPEC: DefinitionPageSpec<DecisionPoint> = {
+  kind: 'decisions',
+  title: 'Decision points',
+  noun: 'decision point',
+  blank: blankDecision,
+  Form: DecisionForm,
+  Extra: ({ item }) => <DecisionResults decision={item.key} />,
+};
+
+/** Decision points (kind `decisions`) as forms: offers, eligibility, ranking policy, caps, holdout, rewards. */
+export function Decisions(props: { list: Loaded<Decision> }) {
+  return (
+    <Section title="Decision points">
+      <DefinitionChooser spec={SPEC} list={props.list as Loaded<DecisionPoint>} chooseLabel="Decision point" />
     </Section>
   );
 }
