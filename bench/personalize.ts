@@ -1,4 +1,7 @@
-// `npm run bench -- personalize [--rate 2000] [--seconds 10] [--warmup 2] [--visitors 2000] [--niceness 19,0] [--no-write]`
+// `npm run bench -- personalize [--rate 2000] [--seconds 10] [--warmup 2] [--visitors 2000] [--niceness 19,0] [--no-write] [--cpu-prof DIR]`
+//
+// --cpu-prof DIR: the server runs with node --cpu-prof (a .cpuprofile per thread in DIR, written when it stops) and the
+// section is not written (a profiled run is slower).
 //
 // POST /v1/personalize against `tandem start` (a child process: the front thread answers it, the core thread writes the decision log)
 // with 20 audiences, 3 decision points (rules with catalog stock and a cap, propensity, a LinUCB bandit with
@@ -15,13 +18,14 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const ADMIN_TOKEN = BENCH_ADMIN_TOKEN;
 const DECISIONS = ['hero', 'recs', 'banner'];
 
-interface Options { rate: number; seconds: number; warmup: number; visitors: number; niceness: number[]; write: boolean }
+interface Options { rate: number; seconds: number; warmup: number; visitors: number; niceness: number[]; write: boolean; cpuProf?: string }
 interface Paced { requests2xx: number; non2xx: number; errors: number; offeredRate: number; achievedRate: number; p50: number; p90: number; p99: number; p999: number; max: number; maxSendLateMs: number }
 type Server = BenchServer;
 
 /** `tandem start` with a geo database and the core thread at the given niceness. */
-const startTandem = (niceness: number) =>
+const startTandem = (niceness: number, cpuProf?: string) =>
   startTandemChild({
+    node: cpuProf ? ['--cpu-prof', '--cpu-prof-dir', cpuProf] : [],
     files: { 'geo.csv': 'network,country,region,city,timezone\n1.0.0.0/24,AU,HOT,,Australia/Sydney\n1.0.1.0/24,IS,COLD,,Atlantic/Reykjavik\n' },
     config: (dir) => `storage: { sync: normal }\npersonalize: { geoDatabase: ${JSON.stringify(join(dir, 'geo.csv'))} }\nlogLevel: warn\npipeline: { niceness: ${niceness} }\n`,
   });
@@ -39,6 +43,7 @@ function parseArgs(args: string[]): Options {
     else if (a === '--visitors') o.visitors = v();
     else if (a === '--niceness') o.niceness = args[++i].split(',').map(Number);
     else if (a === '--no-write') o.write = false;
+    else if (a === '--cpu-prof') (o.cpuProf = args[++i]), (o.write = false);
     else throw new Error(`unknown option ${a}`);
   }
   return o;
@@ -47,10 +52,13 @@ function parseArgs(args: string[]): Options {
 
 
 
-/** CPU seconds (user + system, every thread) a process has used so far, from /proc (Linux; 0 elsewhere). */
-function cpuSeconds(pid: number | undefined): number {
+/**
+ * CPU seconds (user + system) a process has used so far, every thread, or only its main thread (`main`: where
+ * `tandem start` answers /v1/personalize), from /proc (Linux; 0 elsewhere).
+ */
+function cpuSeconds(pid: number | undefined, main = false): number {
   try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+    const fields = readFileSync(main ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
     // utime and stime are fields 14 and 15 of the line (11 and 12 after the command), in clock ticks (100 per second).
     return (Number(fields[11]) + Number(fields[12])) / 100;
   } catch {
@@ -58,12 +66,18 @@ function cpuSeconds(pid: number | undefined): number {
   }
 }
 
-/** The load, and the server's CPU per answered request over the whole run (warm-up included). */
-async function measured(s: Server, job: Record<string, unknown>): Promise<Paced & { cpuMsPerRequest: number }> {
+/**
+ * The load, and the server's CPU per request sent over the whole run (its own warm-up included), after a first load
+ * as long as the warm-up that is not measured at all: the first thousands of calls compile and optimise the code
+ * (the server had answered one call before), which is not the cost of an answer.
+ */
+async function measured(s: Server, job: Record<string, unknown>): Promise<Paced & { cpuMsPerRequest: number; mainCpuMsPerRequest: number }> {
+  if (Number(job.warmup) > 0) await load({ ...job, seconds: job.warmup, warmup: 0 });
   const before = cpuSeconds(s.child.pid);
+  const mainBefore = cpuSeconds(s.child.pid, true);
   const r = await load(job);
   const total = Math.round(Number(job.rate) * (Number(job.seconds) + Number(job.warmup)));
-  return { ...r, cpuMsPerRequest: ((cpuSeconds(s.child.pid) - before) * 1000) / total };
+  return { ...r, cpuMsPerRequest: ((cpuSeconds(s.child.pid) - before) * 1000) / total, mainCpuMsPerRequest: ((cpuSeconds(s.child.pid, true) - mainBefore) * 1000) / total };
 }
 
 function load(job: Record<string, unknown>): Promise<Paced> {
@@ -150,11 +164,11 @@ export async function run(args: string[]): Promise<void> {
   const command = `npm run bench -- personalize${args.length ? ` ${args.join(' ')}` : ''}`;
   const startLoad = loadavg();
   const baseline = await startBaseline();
-  const runs: { niceness: number; result: Paced & { cpuMsPerRequest: number } }[] = [];
+  const runs: { niceness: number; result: Paced & { cpuMsPerRequest: number; mainCpuMsPerRequest: number } }[] = [];
   let sample: unknown;
   try {
     for (const niceness of o.niceness) {
-      const tandem = await startTandem(niceness);
+      const tandem = await startTandem(niceness, o.cpuProf);
       try {
         await setUp(tandem, o);
         const r = await fetch(`${tandem.url}/v1/personalize`, { method: 'POST', headers: { authorization: tandem.auth, 'content-type': 'application/json' }, body: JSON.stringify({ anonymousId: 'a42', decisions: DECISIONS, context: { ip: '1.0.0.7' } }) });
@@ -163,7 +177,7 @@ export async function run(args: string[]): Promise<void> {
         const b = await measured(baseline, job(baseline, '/v1/track', o));
         console.error(`ceiling: p50 ${n(b.p50, 2)} ms p99 ${n(b.p99, 2)} ms at ${n(b.achievedRate)} req/s`);
         const t = await measured(tandem, job(tandem, '/v1/personalize', o));
-        console.error(`tandem (core niceness ${niceness}): p50 ${n(t.p50, 2)} ms p99 ${n(t.p99, 2)} ms at ${n(t.achievedRate)} req/s (${t.non2xx} non-2xx, ${t.errors} errors), ${n(t.cpuMsPerRequest, 3)} ms CPU per request`);
+        console.error(`tandem (core niceness ${niceness}): p50 ${n(t.p50, 2)} ms p99 ${n(t.p99, 2)} ms at ${n(t.achievedRate)} req/s (${t.non2xx} non-2xx, ${t.errors} errors), ${n(t.cpuMsPerRequest, 3)} ms CPU per request (main thread ${n(t.mainCpuMsPerRequest, 3)}, other threads ${n(t.cpuMsPerRequest - t.mainCpuMsPerRequest, 3)})`);
         runs.push({ niceness, result: t }, { niceness: -1, result: b });
       } finally {
         await stop(tandem);
@@ -173,8 +187,8 @@ export async function run(args: string[]): Promise<void> {
     await stop(baseline);
   }
   const endLoad = loadavg();
-  const row = (name: string, p: Paced & { cpuMsPerRequest: number }) =>
-    `| ${name} | ${n(p.offeredRate)} | ${n(p.achievedRate)} | ${n(p.p50, 2)} | ${n(p.p90, 2)} | **${n(p.p99, 2)}** | ${n(p.p999, 2)} | ${n(p.max, 1)} | ${p.non2xx + p.errors} | ${n(p.maxSendLateMs, 1)} | ${n(p.cpuMsPerRequest, 3)} |`;
+  const row = (name: string, p: Paced & { cpuMsPerRequest: number; mainCpuMsPerRequest: number }) =>
+    `| ${name} | ${n(p.offeredRate)} | ${n(p.achievedRate)} | ${n(p.p50, 2)} | ${n(p.p90, 2)} | **${n(p.p99, 2)}** | ${n(p.p999, 2)} | ${n(p.max, 1)} | ${p.non2xx + p.errors} | ${n(p.maxSendLateMs, 1)} | ${n(p.cpuMsPerRequest, 3)} | ${n(p.mainCpuMsPerRequest, 3)} |`;
   const section = [
     '## personalize',
     '',
@@ -183,12 +197,12 @@ export async function run(args: string[]): Promise<void> {
     `POST /v1/personalize against \`tandem start\` (answered on the front thread, which reads store.db on its own connection and sends decision-log writes to the core thread; \`pipeline.niceness\` 19 is the default), ${o.visitors} known visitors, 20 audiences,`,
     '3 decision points per call (`hero`: rules over 9 offers with catalog stock conditions, audience conditions and a cap; `recs`: propensity;',
     '`banner`: LinUCB over 4 offers with 4 context and catalog features), a geo database, 10% holdouts; every decision logged in SQLite (by the core, in batches).',
-    `Open loop at a fixed rate for ${o.seconds} s after ${o.warmup} s of warm-up; the ceiling is a bare node:http server that parses the same bodies, at the same rate, in the same run.`,
+    `Open loop at a fixed rate for ${o.seconds} s after ${o.warmup} s of warm-up, itself after a first load of ${o.warmup} s that is not measured (it compiles and optimises the code); the ceiling is a bare node:http server that parses the same bodies, at the same rate, in the same run.`,
     '',
-    'CPU ms/req: CPU time of the whole server process (every thread: front, core, collect threads) during the load, divided by the requests sent; on a shared machine it is inflated by contention.',
+    'CPU ms/req: CPU time of the whole server process (every thread: front, core, checkpoint, collect threads) during the load, divided by the requests sent; main ms/req: the main thread\'s share (the front, which answers); on a shared machine both are inflated by contention.',
     '',
-    '| target | offered req/s | achieved req/s | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | failed | sender late max ms | CPU ms/req |',
-    '|---|---|---|---|---|---|---|---|---|---|---|',
+    '| target | offered req/s | achieved req/s | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | failed | sender late max ms | CPU ms/req | main ms/req |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...runs.map((r) => row(r.niceness < 0 ? 'ceiling (bare node:http), just before' : `Tandem /v1/personalize, core niceness ${r.niceness}`, r.result)),
     '',
     ...runs.filter((r) => r.niceness >= 0).map((r) => `Target p99 under 10 ms at ${n(o.rate)} requests/s, core niceness ${r.niceness}: **${r.result.p99 < 10 && r.result.achievedRate > o.rate * 0.97 ? 'met' : 'not met'}** in this run.`),

@@ -37,4 +37,14 @@ describe('decision definitions', () => {
     expect(bandit(f)).toBe(bandit({ ...f, alpha: 3 }));
     expect(bandit(f)).not.toBe(bandit({ ...f, features: [] }));
   });
+
+  it('knows whether a condition reads consent (the profile read leaves consent out otherwise)', () => {
+    expect(compileDecision(base, 1).readsConsent).toBe(false);
+    // A trait or catalog field named subscribed is not a consent check.
+    expect(compileDecision({ ...base, condition: { all: [{ trait: 'subscribed', eq: true }, { in_audience: 'vip' }] } }, 1).readsConsent).toBe(false);
+    expect(compileDecision({ ...base, condition: { not: { subscribed: 'marketing' } } }, 1).readsConsent).toBe(true);
+    expect(compileDecision({ ...base, offers: [{ key: 'a' }, { key: 'b', condition: { any: [{ in_audience: 'vip' }, { subscribed: 'news' }] } }] }, 1).readsConsent).toBe(true);
+    const bandit: DecisionBody = { ...base, policy: { type: 'bandit', algorithm: 'linucb', features: [{ key: 'news', when: { subscribed: 'news' } }] } };
+    expect(compileDecision(bandit, 1).readsConsent).toBe(true);
+  });
 });

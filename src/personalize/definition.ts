@@ -143,6 +143,8 @@ export interface CompiledDecision {
   rewardWithinMs: number;
   /** Changes when the features change: a bandit model learned under other features is not reused. */
   signature: string;
+  /** Whether a condition of it reads consent (a `subscribed` node): the profile read skips consent otherwise. */
+  readsConsent: boolean;
 }
 
 const DEFAULT_REWARD_WINDOW = '1d';
@@ -204,5 +206,7 @@ export function compileDecision(body: DecisionBody, version: number): CompiledDe
     features,
     rewardWithinMs,
     signature: JSON.stringify(body.policy.type === 'bandit' ? [body.policy.algorithm, body.policy.lambda ?? 1, body.policy.features] : body.policy.type),
+    // A node kind is a key: in JSON only a key is followed by ':' (a literal object holding one errs on the safe side).
+    readsConsent: JSON.stringify([body.condition, body.offers.map((o) => o.condition), features.map((f) => ('when' in f ? f.when : null))]).includes('"subscribed":'),
   };
 }

@@ -4,7 +4,7 @@ import type { Clock } from '../core/clock.js';
 import { badRequest } from '../core/errors.js';
 import type { Store, StoredEvent } from '../core/ports/store.js';
 import { unitInterval } from '../experiments/assign.js';
-import type { LeanProfile } from '../profiles/lean-view.js';
+import type { LeanParts, LeanProfile } from '../profiles/lean-view.js';
 import type { DecisionRecord, PersonalizeStore } from '../storage/sqlite/personalize-store.js';
 import { requestContext, type ContextInput, type RequestContext } from './context.js';
 import { compileDecision, DECISION_ID_PROPERTY, DECISION_KIND, type CompiledDecision, type DecisionBody } from './definition.js';
@@ -42,13 +42,23 @@ export interface PersonalizeAnswer extends Exposed {
 export interface PersonalizerDeps {
   definitions: Store['definitions'];
   /** The lean read (src/profiles/lean-view.ts): one identifier lookup, the profile's traits, memberships, values and consent. */
-  profiles: { lookup(workspaceId: string, type: string, value: string): Promise<LeanProfile | undefined> };
+  profiles: { lookup(workspaceId: string, type: string, value: string, parts?: LeanParts): Promise<LeanProfile | undefined> };
   catalogs: (workspaceId: string) => CatalogLookup;
   store: PersonalizeStore;
   clock: Clock;
   geo?: GeoDatabase;
   /** Thompson sampling and random holdout control draws (seeded in tests). */
   random?: () => number;
+  /**
+   * Called first thing in every personalize call, before any read: the front thread drops what it cached from
+   * store.db when another connection committed since (src/personalize/snapshot.ts).
+   */
+  beginRead?(): void;
+  /**
+   * How long answered decisions wait to be written together (default 20 ms). Each write is one transaction (on the
+   * front thread: one message to the core, one commit there); a crash loses at most this much of the log.
+   */
+  writeDelayMs?: number;
   onError(message: string): void;
   /**
    * Set on the core thread of `tandem start`, where the front thread answers /v1/personalize and holds the bandit
@@ -139,7 +149,7 @@ export class Personalizer {
     return true;
   }
 
-  private scheduleWrite(ms = 20): void {
+  private scheduleWrite(ms = this.deps.writeDelayMs ?? 20): void {
     if (this.writeTimer) return;
     this.writeTimer = setTimeout(() => this.writeDecisions(), ms);
     this.writeTimer.unref();
@@ -181,13 +191,15 @@ export class Personalizer {
   async personalize(workspaceId: string, request: PersonalizeRequest, meta: { ip?: string; userAgent?: string } = {}): Promise<PersonalizeAnswer> {
     const visitor = request.userId ?? request.anonymousId;
     if (visitor === undefined || visitor === '') throw badRequest('missing_id', 'userId or anonymousId is required', 'anonymousId');
+    this.deps.beginRead?.();
     const ws = await this.workspace(workspaceId);
     const keys = request.decisions ?? [];
     keys.forEach((key, i) => {
       if (!ws.decisions.has(key)) throw badRequest('unknown_decision', `decisions[${i}]: decision '${key}' does not exist`, `decisions[${i}]`);
     });
     const now = this.deps.clock.now();
-    const profile = await this.profileOf(workspaceId, request);
+    // Consent is read only when a condition of the decisions asked for reads it (two queries of a call otherwise).
+    const profile = await this.profileOf(workspaceId, request, { subscriptions: keys.some((key) => ws.decisions.get(key)!.readsConsent) });
     const context = requestContext(request.context ?? {}, meta, now, this.deps.geo);
     const catalogs = this.deps.catalogs(workspaceId);
     const base = conditionProfile(profile, visitor);
@@ -309,8 +321,15 @@ export class Personalizer {
     decision: CompiledDecision,
     r: { visitor: string; profileId: string | null; view: ConditionProfile; context: RequestContext; catalogs: CatalogLookup; now: number },
   ): { answer: DecisionAnswer; record?: DecisionRecord } {
-    const holds = (condition: Parameters<typeof evaluate>[0], offer?: Record<string, unknown>) =>
-      evaluate(condition, { profile: offer ? { ...r.view, traits: { ...r.view.traits, offer } } : r.view, events: [], now: r.now, catalogs: r.catalogs });
+    // One view with the candidate offer under traits.offer, set before each offer's condition is evaluated (the
+    // evaluation is synchronous and keeps nothing): not two copies of the profile view per offer.
+    const offerTraits: Record<string, unknown> = { ...r.view.traits, offer: undefined };
+    const offerView: ConditionProfile = { ...r.view, traits: offerTraits };
+    const events: never[] = [];
+    const holds = (condition: Parameters<typeof evaluate>[0], offer?: Record<string, unknown>) => {
+      if (offer) offerTraits.offer = offer;
+      return evaluate(condition, { profile: offer ? offerView : r.view, events, now: r.now, catalogs: r.catalogs });
+    };
     if (decision.condition && !holds(decision.condition)) return { answer: { offer: null, reason: 'not_targeted' } };
 
     const eligible: string[] = [];
@@ -335,7 +354,7 @@ export class Personalizer {
     }
 
     const holdout = decision.body.holdout;
-    const inHoldout = holdout !== undefined && holdout.percent > 0 && unitInterval(holdout.salt ?? decision.key, r.visitor) < holdout.percent / 100;
+    const inHoldout = holdout !== undefined && holdout.percent > 0 && bucketOf(holdout.salt ?? decision.key, r.visitor) < holdout.percent / 100;
     const policy = decision.body.policy;
     let features: Record<string, number> | null = null;
     let chosen: { offer: string | undefined; scores: Record<string, Record<string, number>> };
@@ -359,7 +378,7 @@ export class Personalizer {
 
     const offer = chosen.offer === undefined ? undefined : decision.offers.find((o) => o.key === chosen.offer)!;
     const record: DecisionRecord = {
-      id: `dcn_${randomId()}`,
+      id: `dcn_${randomId(r.now)}`,
       workspaceId, decision: decision.key, version: decision.version, visitor: r.visitor, profileId: r.profileId,
       group: inHoldout ? 'holdout' : 'policy', offer: offer?.key ?? null, policy: inHoldout ? `holdout:${holdout!.control ?? 'random'}` : policy.type,
       features, scores: chosen.scores, ineligible, at: r.now, reward: null, rewardedAt: null, rewardEvent: null,
@@ -404,12 +423,12 @@ export class Personalizer {
     return arm.post;
   }
 
-  private async profileOf(workspaceId: string, request: PersonalizeRequest): Promise<LeanProfile | undefined> {
+  private async profileOf(workspaceId: string, request: PersonalizeRequest, parts: LeanParts): Promise<LeanProfile | undefined> {
     if (request.userId) {
-      const p = await this.deps.profiles.lookup(workspaceId, 'user_id', request.userId);
+      const p = await this.deps.profiles.lookup(workspaceId, 'user_id', request.userId, parts);
       if (p) return p;
     }
-    return request.anonymousId ? this.deps.profiles.lookup(workspaceId, 'anonymous_id', request.anonymousId) : undefined;
+    return request.anonymousId ? this.deps.profiles.lookup(workspaceId, 'anonymous_id', request.anonymousId, parts) : undefined;
   }
 
   private workspace(workspaceId: string): Promise<Workspace> {
@@ -440,13 +459,32 @@ function conditionProfile(profile: LeanProfile | undefined, visitor: string): Co
   return { id: profile.id, traits: profile.traits, computed: profile.computed, identifiers: profile.identifiers, audiences: profile.audiences, subscriptions: profile.subscriptions };
 }
 
-/** 12 random bytes as base64url, from a pool: a randomBytes call per decision cost about a fifth of deciding (profiled). */
-let pool = Buffer.alloc(0);
+/**
+ * The time in milliseconds (9 base-36 digits, so ids sort by time) then 12 random bytes as base64url (the id stays
+ * unguessable), from a pool: a randomBytes call per decision cost about a fifth of deciding (profiled). The time
+ * first makes the log's unique index on ids grow at its end: wholly random ids put each new row on another index
+ * page, and every page a commit touches is written to the WAL and copied back by the checkpoint (profiled: the
+ * decision log's writes were a third of the process's CPU under load).
+ */
+let pool = '';
 let poolAt = 0;
-function randomId(): string {
-  if (poolAt + 12 > pool.length) (pool = randomBytes(12 * 512)), (poolAt = 0);
-  poolAt += 12;
-  return pool.toString('base64url', poolAt - 12, poolAt);
+function randomId(now: number): string {
+  // 12 bytes are 16 base64url characters: the pool is encoded once, each id slices its own 16.
+  if (poolAt + 16 > pool.length) (pool = randomBytes(12 * 512).toString('base64url')), (poolAt = 0);
+  poolAt += 16;
+  return `${Math.max(0, Math.floor(now)).toString(36).padStart(9, '0')}${pool.slice(poolAt - 16, poolAt)}`;
+}
+
+/** unitInterval (an MD5 per call), remembered for the visitors seen lately: a visitor's bucket never changes. */
+const buckets = new Map<string, number>();
+function bucketOf(salt: string, visitor: string): number {
+  const key = `${salt}\u0000${visitor}`;
+  let u = buckets.get(key);
+  if (u === undefined) {
+    if (buckets.size >= 10_000) buckets.clear();
+    buckets.set(key, (u = unitInterval(salt, visitor)));
+  }
+  return u;
 }
 
 const impressionKey = (workspaceId: string, decision: string, visitor: string, offer: string) => `${workspaceId}\u0000${decision}\u0000${visitor}\u0000${offer}`;

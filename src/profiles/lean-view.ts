@@ -19,13 +19,23 @@ export interface LeanProfile {
   computed: Record<string, unknown>;
   /** Audience keys, sorted. */
   audiences: string[];
-  /** Current subscription status per group (the latest change by time wins, as in the full view). */
+  /** Current subscription status per group (the latest change by time wins, as in the full view); empty when not asked for. */
   subscriptions: Record<string, 'subscribed' | 'unsubscribed'>;
+}
+
+/** What a read may leave out: `subscriptions: false` skips consent (its two queries) when no condition reads it. */
+export interface LeanParts {
+  subscriptions?: boolean;
 }
 
 export interface LeanProfileDeps {
   identity: Pick<IdentityStore, 'lookup' | 'canonical' | 'profile'>;
   apply: Pick<ApplyStore, 'memberships' | 'computed'>;
+  /**
+   * The profile's audience keys, when the caller has a cheaper read of them than `apply.memberships` (which also
+   * reads when each was entered): the front thread's covering-index read (src/personalize/front.ts).
+   */
+  audiences?(workspaceId: string, profileId: string): string[];
   privacy: Pick<PrivacyStore, 'subscriptionEvents' | 'subscriptionChanges'>;
   rules(workspaceId: string): Promise<IdentityRules>;
   /** Source id to source key: asked only by a survivorship rule that orders sources. */
@@ -37,7 +47,7 @@ export class LeanProfiles {
   constructor(private readonly deps: LeanProfileDeps) {}
 
   /** The profile holding an identifier (normalised as the resolver normalises it); undefined when unknown. */
-  async lookup(workspaceId: string, type: string, value: string): Promise<LeanProfile | undefined> {
+  async lookup(workspaceId: string, type: string, value: string, parts: LeanParts = {}): Promise<LeanProfile | undefined> {
     const rules = await this.deps.rules(workspaceId);
     const normalised = normaliseIdentifier(type, value, rules);
     if (normalised === undefined) return undefined;
@@ -63,17 +73,19 @@ export class LeanProfiles {
     }
 
     const subscriptions: LeanProfile['subscriptions'] = {};
-    const changes = (await this.deps.privacy.subscriptionEvents(workspaceId, record.id)).flatMap(subscriptionChangesOf);
-    changes.push(...(await this.deps.privacy.subscriptionChanges(workspaceId, [record.id, ...record.mergedFrom])));
-    changes.sort((a, b) => a.at - b.at); // stable: at equal times, events before API changes (as the full view)
-    for (const c of changes) subscriptions[c.group] = c.status;
+    if (parts.subscriptions !== false) {
+      const changes = (await this.deps.privacy.subscriptionEvents(workspaceId, record.id)).flatMap(subscriptionChangesOf);
+      changes.push(...(await this.deps.privacy.subscriptionChanges(workspaceId, [record.id, ...record.mergedFrom])));
+      changes.sort((a, b) => a.at - b.at); // stable: at equal times, events before API changes (as the full view)
+      for (const c of changes) subscriptions[c.group] = c.status;
+    }
 
     return {
       id: record.id,
       identifiers: record.identifiers.map((i) => ({ type: i.type, value: i.value })),
       traits,
       computed: this.deps.apply.computed(workspaceId, record.id) as Record<string, unknown>,
-      audiences: [...this.deps.apply.memberships(workspaceId, record.id).keys()].sort(),
+      audiences: (this.deps.audiences ? this.deps.audiences(workspaceId, record.id) : [...this.deps.apply.memberships(workspaceId, record.id).keys()]).sort(),
       subscriptions,
     };
   }
