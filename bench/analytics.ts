@@ -1,7 +1,11 @@
-// `npm run bench -- analytics [--events 10000000] [--profiles 1000000] [--runs 2] [--trials 10] [--no-fresh] [--no-write] [--warehouse FILE]`
+// `npm run bench -- analytics [--events 10000000] [--profiles 1000000] [--runs 2] [--trials 10] [--no-fresh] [--no-write] [--warehouse FILE] [--no-old] [--append N]`
 //
 // --warehouse FILE: keep the generated warehouse in FILE, or reuse FILE if it exists (generating 10,000,000 events
 // takes about 95 s; the file must have been generated with the same --events and --profiles).
+// --no-old: leave out the same reports by the SQL over m_events and the raw messages (the SQL before the compact
+// event sequence, src/analytics/sequence.ts), otherwise run beside each report as its baseline.
+// --append N: at the end, N new events (new ids, existing profiles, times inside the history) are added and a funnel
+// is timed: the incremental upkeep of the extracted fields and the sequence, plus the report. The warehouse keeps them.
 //
 // (a) Each report type over a synthetic history of N events, generated straight into a DuckDB warehouse (the real
 // warehouse thread, src/storage/duckdb/warehouse-worker.mjs, with its real tables; the rows are made by SQL inside
@@ -26,10 +30,10 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const DAY = 86_400_000;
 const WS = 'default';
 
-interface Options { events: number; profiles: number; runs: number; trials: number; fresh: boolean; write: boolean; warehouse?: string }
+interface Options { events: number; profiles: number; runs: number; trials: number; fresh: boolean; write: boolean; warehouse?: string; old: boolean; append: number }
 
 function parseArgs(args: string[]): Options {
-  const o: Options = { events: 10_000_000, profiles: 1_000_000, runs: 2, trials: 10, fresh: true, write: true };
+  const o: Options = { events: 10_000_000, profiles: 1_000_000, runs: 2, trials: 10, fresh: true, write: true, old: true, append: 0 };
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     const v = () => Number(args[++i]);
@@ -40,6 +44,8 @@ function parseArgs(args: string[]): Options {
     else if (a === '--no-fresh') o.fresh = false;
     else if (a === '--no-write') o.write = false;
     else if (a === '--warehouse') o.warehouse = args[++i];
+    else if (a === '--no-old') o.old = false;
+    else if (a === '--append') o.append = v();
     else throw new Error(`unknown option ${a}`);
   }
   return o;
@@ -85,7 +91,29 @@ async function generate(w: DuckDbWarehouse, o: Options, start: number): Promise<
 
 /** For profiling scripts: the same history into an open warehouse. */
 export const generateForProfiling = (w: DuckDbWarehouse, events: number, profiles: number, start: number) =>
-  generate(w, { events, profiles, runs: 1, trials: 0, fresh: false, write: false }, start);
+  generate(w, { events, profiles, runs: 1, trials: 0, fresh: false, write: false, old: false, append: 0 }, start);
+
+/** Where two answers differ (numbers to 1e-9 relative), or undefined when they are equal. */
+function difference(a: unknown, b: unknown, path = '$'): string | undefined {
+  if (typeof a === 'number' && typeof b === 'number') return Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(a), Math.abs(b)) ? undefined : `${path}: ${a} != ${b}`;
+  if (Array.isArray(a) && Array.isArray(b)) {
+    if (a.length !== b.length) return `${path}: length ${a.length} != ${b.length}`;
+    for (let i = 0; i < a.length; i++) {
+      const d = difference(a[i], b[i], `${path}[${i}]`);
+      if (d) return d;
+    }
+    return undefined;
+  }
+  if (a && b && typeof a === 'object' && typeof b === 'object') {
+    const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])];
+    for (const k of keys) {
+      const d = difference((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], `${path}.${k}`);
+      if (d) return d;
+    }
+    return undefined;
+  }
+  return a === b ? undefined : `${path}: ${JSON.stringify(a)} != ${JSON.stringify(b)}`;
+}
 
 async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; result: T }> {
   const s = performance.now();
@@ -135,8 +163,12 @@ export async function run(args: string[]): Promise<void> {
   const lines: Line[] = [];
   let generationMs = 0;
   let fieldsMs = 0;
+  let sequenceMs = 0;
+  let appended: { events: number; ms: number } | undefined;
   let fresh: number[] = [];
   let attributed: AttributionAnswer['totals'] | undefined;
+  const differences: string[] = [];
+  let compared = 0;
   try {
     const start = Date.UTC(2026, 0, 1);
     const from = new Date(start).toISOString();
@@ -153,29 +185,66 @@ export async function run(args: string[]): Promise<void> {
     // The one-off extraction of the fields attribution reads (later reports parse only new events).
     fieldsMs = (await timed(() => analytics.refreshFields())).ms;
     console.log(`event fields extracted in ${(fieldsMs / 1000).toFixed(1)} s`);
+    // The one-off build of the compact event sequence (a no-op when a reused warehouse holds it already).
+    sequenceMs = (await timed(() => analytics.refreshSequence())).ms;
+    console.log(`event sequence built in ${(sequenceMs / 1000).toFixed(1)} s`);
+    const before = new Analytics({ warehouse, sync: async () => undefined, spend, clock: systemClock, compact: false });
 
     const range = { from, to };
     const conversion = { event: 'Order Completed' };
+    const reports: [string, string, (a: Analytics) => Promise<unknown>][] = [
+      ['funnel, 3 steps', 'Product Viewed > Product Added > Order Completed, 7d window', (a) => a.funnel(WS, { steps: [{ event: 'Product Viewed' }, { event: 'Product Added' }, conversion], window: '7d', ...range })],
+      ['funnel, 3 steps, breakdown by trait', 'plan', (a) => a.funnel(WS, { steps: [{ event: 'Product Viewed' }, { event: 'Product Added' }, conversion], window: '7d', breakdown: { trait: 'plan' }, ...range })],
+      ['funnel, property filter', 'Order Completed where revenue >= 100', (a) => a.funnel(WS, { steps: [{ event: 'Product Viewed' }, { event: 'Order Completed', where: [{ property: 'revenue', gte: 100 }] }], ...range })],
+      ['retention', 'weekly cohorts on first event, return on Session Started, 8 weeks', (a) => a.retention(WS, { return: { event: 'Session Started' }, period: 'week', periods: 8, ...range })],
+      ['paths', 'top 10 paths of 3 events after Product Added, within 1d', (a) => a.paths(WS, { anchor: { event: 'Product Added' }, steps: 3, top: 10, within: '1d', ...range })],
+      ['attribution, 6 models', 'UTM + ad clicks + messages, 30d lookback, by campaign', (a) => a.attribution(WS, { conversion, lookback: '30d', ...range })],
+      ['campaigns', 'attribution by campaign + spend, CPA and ROAS', (a) => a.campaigns(WS, { conversion, lookback: '30d', ...range })],
+    ];
     const cases: [string, string, () => Promise<unknown>][] = [
       ['baseline: COUNT(*) GROUP BY event', 'm_events, one workspace', () => warehouse.query('SELECT event, count(*) FROM m_events WHERE workspace_id = $1 GROUP BY event', [WS])],
       ['baseline: COUNT(*) GROUP BY profile', 'm_events, one workspace', () => warehouse.query('SELECT count(*) FROM (SELECT profile_id, count(*) FROM m_events WHERE workspace_id = $1 GROUP BY profile_id)', [WS])],
-      ['funnel, 3 steps', 'Product Viewed > Product Added > Order Completed, 7d window', () => analytics.funnel(WS, { steps: [{ event: 'Product Viewed' }, { event: 'Product Added' }, conversion], window: '7d', ...range })],
-      ['funnel, 3 steps, breakdown by trait', 'plan', () => analytics.funnel(WS, { steps: [{ event: 'Product Viewed' }, { event: 'Product Added' }, conversion], window: '7d', breakdown: { trait: 'plan' }, ...range })],
-      ['funnel, property filter', 'Order Completed where revenue >= 100', () => analytics.funnel(WS, { steps: [{ event: 'Product Viewed' }, { event: 'Order Completed', where: [{ property: 'revenue', gte: 100 }] }], ...range })],
-      ['retention', 'weekly cohorts on first event, return on Session Started, 8 weeks', () => analytics.retention(WS, { return: { event: 'Session Started' }, period: 'week', periods: 8, ...range })],
-      ['paths', 'top 10 paths of 3 events after Product Added, within 1d', () => analytics.paths(WS, { anchor: { event: 'Product Added' }, steps: 3, top: 10, within: '1d', ...range })],
-      ['attribution, 6 models', 'UTM + ad clicks + messages, 30d lookback, by campaign', () => analytics.attribution(WS, { conversion, lookback: '30d', ...range })],
-      ['campaigns', 'attribution by campaign + spend, CPA and ROAS', () => analytics.campaigns(WS, { conversion, lookback: '30d', ...range })],
+      ...reports.flatMap(([name, note, fn]): [string, string, () => Promise<unknown>][] => [
+        [name, note, () => fn(analytics)],
+        ...(o.old ? [[`${name} (before: SQL over m_events)`, 'same request, compact: false', () => fn(before)] as [string, string, () => Promise<unknown>]] : []),
+      ]),
     ];
+    const answers = new Map<string, unknown>();
     for (const [name, note, fn] of cases) {
       const runs: number[] = [];
       for (let r = 0; r < o.runs; r++) {
         const { ms, result } = await timed(fn);
         runs.push(ms);
-        if (name.startsWith('attribution')) attributed = (result as AttributionAnswer).totals;
+        answers.set(name, result);
+        if (name === 'attribution, 6 models') attributed = (result as AttributionAnswer).totals;
+      }
+      const beforeName = name.replace(/ \(before: SQL over m_events\)$/, '');
+      if (beforeName !== name) {
+        const problem = difference(answers.get(name), answers.get(beforeName));
+        if (problem) {
+          differences.push(`${beforeName}: ${problem}`);
+          console.log(`  DIFFERENT ANSWERS: ${problem}`);
+        }
+        compared++;
       }
       lines.push({ name, runs, note });
-      console.log(`${name.padEnd(40)} ${runs.map((ms) => `${Math.round(ms)} ms`).join(', ')}`);
+      console.log(`${name.padEnd(60)} ${runs.map((ms) => `${Math.round(ms)} ms`).join(', ')}`);
+    }
+    if (o.append > 0) {
+      const last = Number((await warehouse.query('SELECT max(id) AS id FROM events'))[0].id);
+      const k = o.append;
+      // Existing profiles, times inside the history (so places in their sequences shift), a few kinds.
+      await warehouse.query(`
+        CREATE TEMP TABLE g2 AS SELECT i AS id, 'p' || CAST((hash(i * 16 + 1) >> 32) % ${o.profiles} AS VARCHAR) AS pid,
+          ${`[${NAMES.map((n) => `'${n}'`).join(', ')}]`}[1 + CAST((hash(i * 16 + 2) >> 32) % ${NAMES.length} AS INTEGER)] AS ev,
+          ${start} + CAST(hash(i * 16 + 3) % ${90 * DAY} AS BIGINT) AS ts FROM range(${last + 1}, ${last + k + 1}) t(i);
+        INSERT INTO events SELECT id, '${WS}', 'bench', 'm' || id, 'track', ev, pid, NULL, ts, ts,
+          CAST(json_object('type', 'track', 'event', ev, 'userId', pid, 'properties', json_object('revenue', 10)) AS JSON) FROM g2;
+        INSERT INTO m_events SELECT id, '${WS}', pid, 'track', ev, ts FROM g2;
+        DROP TABLE g2`);
+      const { ms } = await timed(() => analytics.funnel(WS, { steps: [{ event: 'Product Viewed' }, { event: 'Product Added' }, conversion], window: '7d', ...range }));
+      appended = { events: k, ms };
+      console.log(`after ${k} new events: funnel, 3 steps (fields and sequence kept up to date first) ${Math.round(ms)} ms`);
     }
   } finally {
     await warehouse.close();
@@ -198,6 +267,9 @@ export async function run(args: string[]): Promise<void> {
     `- Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GB; load average before ${loadBefore}, after ${loadAfter} (shared with other work).`,
     `- History: ${o.events.toLocaleString('en')} events, ${o.profiles.toLocaleString('en')} profiles, 90 days; ${reused ? 'generated by an earlier run (--warehouse), its fields already extracted' : `generated in ${(generationMs / 1000).toFixed(1)} s`}.`,
     ...(reused ? [] : [`- One-off extraction of the attribution fields (a_event_fields) over all ${o.events.toLocaleString('en')} events: ${(fieldsMs / 1000).toFixed(1)} s (afterwards only new events are parsed, at each report).`]),
+    `- Compact event sequence (a_event_seq): ${sequenceMs > 1000 ? `built in ${(sequenceMs / 1000).toFixed(1)} s (one-off; afterwards only profiles with changes are recomputed, at each report)` : `already built (${Math.round(sequenceMs)} ms to check)`}.`,
+    ...(appended ? [`- After ${appended.events.toLocaleString('en')} new events (existing profiles, times inside the history): the 3-step funnel, fields and sequence brought up to date first, ${Math.round(appended.ms)} ms.`] : []),
+    ...(o.old ? [`- "(before: SQL over m_events)": the same request with \`compact: false\`, the SQL the reports ran before the compact sequence (reads m_events, a_event_fields and the raw messages), in the same run. Answers compared: ${compared}, ${differences.length ? `**differing: ${differences.join('; ')}**` : 'all equal (numbers to 1e-9 relative)'}.`] : []),
     ...(attributed
       ? [`- Attribution shares out ${attributed.attributed.toLocaleString('en')} of ${attributed.conversions.toLocaleString('en')} conversions (the others have no touchpoint in their lookback); the Markov chain is fitted on ${attributed.convertingJourneys.toLocaleString('en')} converting and ${attributed.nonConvertingJourneys.toLocaleString('en')} non-converting journeys.`]
       : []),

@@ -1,4 +1,5 @@
 import { attributionReport, type AttributionAnswer } from './attribution/report.js';
+import type { Compact } from './compact.js';
 import type { Query } from './funnels.js';
 import type { TimeRange } from './range.js';
 import type { AttributionModel, CampaignsRequest } from './schema.js';
@@ -29,8 +30,8 @@ const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
  * Campaign performance (docs/analytics.md): attribution per campaign (channels summed; the campaign name is the
  * join key) beside the spend imported for the days of [from, to), with CPA and ROAS per model.
  */
-export async function campaignsReport(query: Query, spendStore: SpendStore, workspaceId: string, req: CampaignsRequest, range: TimeRange): Promise<CampaignsAnswer> {
-  const attribution = await attributionReport(query, workspaceId, { ...req, groupBy: 'campaign' }, range);
+export async function campaignsReport(query: Query, spendStore: SpendStore, workspaceId: string, req: CampaignsRequest, range: TimeRange, compact?: Compact): Promise<CampaignsAnswer> {
+  const attribution = await attributionReport(query, workspaceId, { ...req, groupBy: 'campaign' }, range, compact);
   const byCampaign = new Map<string | null, CampaignRow>();
   const rowOf = (campaign: string | null) => {
     let r = byCampaign.get(campaign);

@@ -1,4 +1,5 @@
 import type { SqlValue } from '../core/ports/warehouse.js';
+import { seqCan, seqEvents, type Compact } from './compact.js';
 import { iso, requestDuration, type TimeRange } from './range.js';
 import type { Breakdown, FunnelRequest } from './schema.js';
 import { checkMatch, firstId, firstKey, firstTs, labelOf, matchingEvents, num, numOrNull, SqlParams } from './sql.js';
@@ -56,7 +57,7 @@ function breakdownJoin(b: Breakdown, p: SqlParams, ws: string): { sql: string; b
  * no later than `window` after entry. Earliest matching is optimal for an ordered sequence, so a profile reaches
  * step k exactly when some such sequence exists after its entry.
  */
-export async function funnelReport(query: Query, workspaceId: string, req: FunnelRequest, range: TimeRange): Promise<FunnelAnswer> {
+export async function funnelReport(query: Query, workspaceId: string, req: FunnelRequest, range: TimeRange, compact?: Compact): Promise<FunnelAnswer> {
   req.steps.forEach((s, i) => checkMatch(s, `steps[${i}]`));
   const windowText = req.window ?? DEFAULT_WINDOW;
   const windowMs = requestDuration(windowText, 'window');
@@ -69,7 +70,9 @@ export async function funnelReport(query: Query, workspaceId: string, req: Funne
   const ctes: string[] = [];
   req.steps.forEach((step, i) => {
     const group = i === 0 && b && 'property' in b ? [`${p.textAt('e.message', b.property, ['properties'])} AS g`] : [];
-    ctes.push(`e${i + 1} AS (${matchingEvents(p, ws, step, group, group.length > 0)})`);
+    // From the compact sequence unless the step reads the message (property filters, a property breakdown).
+    const events = group.length === 0 && seqCan(compact, step) ? seqEvents(p, ws, compact, step) : matchingEvents(p, ws, step, group, group.length > 0);
+    ctes.push(`e${i + 1} AS (${events})`);
   });
   const from = p.add(range.from, 'bigint');
   const to = p.add(range.to, 'bigint');

@@ -1,3 +1,4 @@
+import { labelSql, NAMES_TABLE, nidFilter, SEQ_TABLE, seqCan, type Compact } from './compact.js';
 import type { Query } from './funnels.js';
 import { iso, requestDuration, type TimeRange } from './range.js';
 import type { PathsRequest } from './schema.js';
@@ -22,7 +23,7 @@ const DEFAULT_WITHIN = '7d';
  * Paths (docs/analytics.md): per profile, its first anchor event in [from, to), then the next (or previous) `steps`
  * events within `within` of it, named by event name (track) or `(type)`; identical sequences are counted.
  */
-export async function pathsReport(query: Query, workspaceId: string, req: PathsRequest, range: TimeRange): Promise<PathsAnswer> {
+export async function pathsReport(query: Query, workspaceId: string, req: PathsRequest, range: TimeRange, compact?: Compact): Promise<PathsAnswer> {
   checkMatch(req.anchor, 'anchor');
   const direction = req.direction ?? 'after';
   const steps = req.steps ?? 3;
@@ -30,6 +31,7 @@ export async function pathsReport(query: Query, workspaceId: string, req: PathsR
   const withinMs = requestDuration(req.within ?? DEFAULT_WITHIN, 'within');
   const p = new SqlParams();
   const ws = p.add(workspaceId);
+  if (seqCan(compact, req.anchor) && (req.exclude ?? []).length === 0) return compactPaths(query, p, ws, compact, req, range, withinMs);
   const anchors = matchingEvents(p, ws, req.anchor);
   const from = p.add(range.from, 'bigint');
   const to = p.add(range.to, 'bigint');
@@ -49,7 +51,41 @@ export async function pathsReport(query: Query, workspaceId: string, req: PathsR
     SELECT 'total' AS kind, NULL AS path, (SELECT count(*) FROM a) AS k, (SELECT count(*) FROM ps) AS with_events
     UNION ALL
     (SELECT 'path', path, k, NULL FROM counted ORDER BY k DESC, array_to_string(path, ' > ') LIMIT ${p.add(top, 'bigint')})`;
-  const rows = await query(sql, p.values);
+  return answerOf(await query(sql, p.values), req, range);
+}
+
+/**
+ * The same report on the compact sequence: a profile's events after (before) its anchor in (ts, event_id) order are
+ * its rows rn + 1, rn + 2, ... (rn - 1, ...), so the next `steps` events are an equality join on (pk, rn) rather
+ * than a sort of every later event; `within` cuts that prefix by time. (Excluded names would renumber the rows:
+ * such requests read m_events.)
+ */
+async function compactPaths(query: Query, p: SqlParams, ws: string, c: Compact, req: PathsRequest, range: TimeRange, withinMs: number): Promise<PathsAnswer> {
+  const after = (req.direction ?? 'after') === 'after';
+  const from = p.add(range.from, 'bigint');
+  const to = p.add(range.to, 'bigint');
+  const within = p.add(withinMs, 'bigint');
+  const steps = p.add(req.steps ?? 3, 'bigint');
+  const sql = `
+    WITH a AS (
+      SELECT s.pk, min(s.rn) AS r, arg_min(s.ts, s.rn) AS t FROM ${SEQ_TABLE} s
+      WHERE s.workspace_id = ${ws} AND ${nidFilter(c, req.anchor)} AND s.ts >= ${from} AND s.ts < ${to} GROUP BY s.pk
+    ),
+    o AS (SELECT a.pk, a.t, a.r ${after ? '+' : '-'} CAST(k.i AS INTEGER) AS rn FROM a CROSS JOIN (SELECT unnest(range(1, ${steps} + 1)) AS i) k),
+    n AS (
+      SELECT o.pk, x.rn, x.nid FROM o JOIN ${SEQ_TABLE} x ON x.workspace_id = ${ws} AND x.pk = o.pk AND x.rn = o.rn
+      WHERE ${after ? `x.ts <= o.t + ${within}` : `x.ts >= o.t - ${within}`}
+    ),
+    ps AS (SELECT n.pk, list(${labelSql('nm')} ORDER BY n.rn) AS path FROM n JOIN ${NAMES_TABLE} nm ON nm.nid = n.nid GROUP BY n.pk),
+    counted AS (SELECT path, count(*) AS k FROM ps GROUP BY path)
+    SELECT 'total' AS kind, NULL AS path, (SELECT count(*) FROM a) AS k, (SELECT count(*) FROM ps) AS with_events
+    UNION ALL
+    (SELECT 'path', path, k, NULL FROM counted ORDER BY k DESC, array_to_string(path, ' > ') LIMIT ${p.add(req.top ?? 10, 'bigint')})`;
+  return answerOf(await query(sql, p.values), req, range);
+}
+
+function answerOf(rows: Record<string, unknown>[], req: PathsRequest, range: TimeRange): PathsAnswer {
+  const direction = req.direction ?? 'after';
   const total = rows.find((r) => r.kind === 'total');
   const anchored = num(total?.k);
   return {

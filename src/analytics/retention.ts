@@ -1,3 +1,4 @@
+import { SEQ_TABLE, seqCan, seqEvents, type Compact } from './compact.js';
 import type { Query } from './funnels.js';
 import { iso, type TimeRange } from './range.js';
 import type { RetentionRequest } from './schema.js';
@@ -32,7 +33,7 @@ const cell = (period: number, eligible: number, returned: number): RetentionCell
  * event, and the profile returned in period n >= 1 when it has a return event in the n-th period after it, before
  * `to`. Rows are the entry period, or the profile's current trait value when `cohort.trait` is set.
  */
-export async function retentionReport(query: Query, workspaceId: string, req: RetentionRequest, range: TimeRange): Promise<RetentionAnswer> {
+export async function retentionReport(query: Query, workspaceId: string, req: RetentionRequest, range: TimeRange, compact?: Compact): Promise<RetentionAnswer> {
   if (req.cohort?.event) checkMatch(req.cohort.event, 'cohort.event');
   if (req.return) checkMatch(req.return, 'return');
   const period = req.period ?? 'week';
@@ -40,16 +41,20 @@ export async function retentionReport(query: Query, workspaceId: string, req: Re
   const p = new SqlParams();
   const ws = p.add(workspaceId);
   const unit = `'${period}'`; // one of three literals (schema-checked), not user text
-  const cohortEvents = matchingEvents(p, ws, req.cohort?.event);
-  const returnEvents = matchingEvents(p, ws, req.return);
+  const cohortEvents = seqCan(compact, req.cohort?.event) ? seqEvents(p, ws, compact, req.cohort?.event) : matchingEvents(p, ws, req.cohort?.event);
+  const returnEvents = seqCan(compact, req.return) ? seqEvents(p, ws, compact, req.return) : matchingEvents(p, ws, req.return);
   const from = p.add(range.from, 'bigint');
   const to = p.add(range.to, 'bigint');
+  // Entry on any event: a profile's first event is its row 1 of the sequence (no aggregate over every event).
+  const entries = compact && req.cohort?.event === undefined
+    ? `SELECT s.pk, s.ts AS t0 FROM ${SEQ_TABLE} s WHERE s.workspace_id = ${ws} AND s.rn = 1 AND s.ts >= ${from} AND s.ts < ${to}`
+    : `SELECT pk, min(ts) AS t0 FROM (${cohortEvents}) GROUP BY pk HAVING min(ts) >= ${from} AND min(ts) < ${to}`;
   const label = req.cohort?.trait !== undefined
     ? p.textAt('mp.traits', req.cohort.trait)
     : `strftime(date_trunc(${unit}, epoch_ms(a.t0)), '%Y-%m-%d')`;
   const maxPeriods = p.add(periods, 'bigint');
   const sql = `
-    WITH a AS (SELECT pk, min(ts) AS t0 FROM (${cohortEvents}) GROUP BY pk HAVING min(ts) >= ${from} AND min(ts) < ${to}),
+    WITH a AS (${entries}),
     c AS (
       SELECT a.pk, a.t0, date_trunc(${unit}, epoch_ms(a.t0)) AS anchor, ${label} AS label,
              date_diff(${unit}, date_trunc(${unit}, epoch_ms(a.t0)), date_trunc(${unit}, epoch_ms(${to} - 1))) AS started

@@ -1,3 +1,4 @@
+import type { Compact } from '../compact.js';
 import type { Query } from '../funnels.js';
 import { iso, requestDuration, type TimeRange } from '../range.js';
 import { MODELS, type AttributionModel, type AttributionRequest } from '../schema.js';
@@ -55,7 +56,7 @@ const stateOf = (channel: string | null, campaign: string | null) => JSON.string
  * (40% first, 40% last, 20% over the middle; 50/50 for two; all for one) and Markov (removal effects of a
  * first-order chain fitted on converting and non-converting journeys, times the attributed conversions).
  */
-export async function attributionReport(query: Query, workspaceId: string, req: AttributionRequest, range: TimeRange): Promise<AttributionAnswer> {
+export async function attributionReport(query: Query, workspaceId: string, req: AttributionRequest, range: TimeRange, compact?: Compact): Promise<AttributionAnswer> {
   checkMatch(req.conversion, 'conversion');
   const lookbackText = req.lookback ?? DEFAULT_LOOKBACK;
   const lookbackMs = requestDuration(lookbackText, 'lookback');
@@ -64,7 +65,7 @@ export async function attributionReport(query: Query, workspaceId: string, req: 
   const groupBy = req.groupBy ?? 'campaign';
   const p = new SqlParams();
   const markovAsked = models.includes('markov');
-  const ctes = journeyCtes(p, workspaceId, req, range, lookbackMs, halfLifeMs, groupBy, markovAsked);
+  const ctes = journeyCtes(p, workspaceId, req, range, lookbackMs, halfLifeMs, groupBy, markovAsked, compact);
   const from = p.add(range.from, 'bigint');
   const credit = {
     first_touch: 'CASE WHEN pos = 1 THEN 1.0 ELSE 0.0 END',

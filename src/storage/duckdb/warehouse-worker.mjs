@@ -27,7 +27,11 @@ const SCHEMA = `
   CREATE TABLE IF NOT EXISTS m_memberships (workspace_id VARCHAR NOT NULL, profile_id VARCHAR NOT NULL, audience VARCHAR);
   -- The resolved events as the conditions read them, with the profile each belongs to (its properties stay in events).
   CREATE TABLE IF NOT EXISTS m_events (event_id BIGINT NOT NULL, workspace_id VARCHAR NOT NULL, profile_id VARCHAR NOT NULL, type VARCHAR, event VARCHAR, ts BIGINT);
-  CREATE TABLE IF NOT EXISTS m_meta (key VARCHAR PRIMARY KEY, value BIGINT NOT NULL);`;
+  CREATE TABLE IF NOT EXISTS m_meta (key VARCHAR PRIMARY KEY, value BIGINT NOT NULL);
+  -- Profiles whose m_events rows changed other than by appending new events (remapped by a merge or a recompute,
+  -- erased, renamed by a data migration), numbered by the m_meta counter 'events_changed_seq'; the analytics tables
+  -- (src/analytics/sequence.ts) recompute these profiles' rows and delete the entries they have read.
+  CREATE TABLE IF NOT EXISTS m_events_changes (seq BIGINT NOT NULL, workspace_id VARCHAR NOT NULL, profile_id VARCHAR NOT NULL);`;
 
 /** The mirror's tables keyed by profile (m_events is handled by the event mapping). */
 const PROFILE_TABLES = ['m_profiles', 'm_identifiers', 'm_subscriptions', 'm_memberships'];
@@ -77,6 +81,18 @@ async function catchUp(limit) {
 async function query(sql, params) {
   const reader = await conn.runAndReadAll(sql, params);
   return reader.getRowObjectsJS();
+}
+
+/** Statements (no parameters) in one transaction, rolled back when one fails, before any other message runs. */
+async function transaction(sql) {
+  await conn.run('BEGIN TRANSACTION');
+  try {
+    await conn.run(sql);
+    await conn.run('COMMIT');
+  } catch (error) {
+    await conn.run('ROLLBACK');
+    throw error;
+  }
 }
 
 /**
@@ -143,6 +159,14 @@ async function append(table, rows, kinds, schema = 'main') {
   appender.closeSync();
 }
 
+/** Notes that these profiles' m_events rows changed in place (see m_events_changes). */
+async function logChanged(keys) {
+  if (keys.length === 0) return;
+  const seq = ((await meta('events_changed_seq')) ?? 0) + 1;
+  await append('m_events_changes', keys.map(([ws, id]) => [seq, ws, id]), ['b', 's', 's']);
+  await setMeta('events_changed_seq', seq);
+}
+
 /** Deletes the rows of these profiles from `tables` (through a TEMP list of their keys). */
 async function deleteProfiles(tables, keys) {
   if (keys.length === 0) return;
@@ -181,6 +205,7 @@ async function mirror(profiles) {
     // A remapped profile's old rows go first; the fresh rows of the snapshot are not among them (ids above `mapped`).
     const kinds = ['b', 's', 's', 's', 's', 'b'];
     await deleteProfiles(['m_events'], profiles.filter((p) => p.remap).map((p) => [p.ws, p.id]));
+    await logChanged(profiles.filter((p) => p.remap).map((p) => [p.ws, p.id]));
     await append('m_events', snapshot.remapped.filter((r) => r[0] <= mapped), kinds);
     await append('m_events', snapshot.fresh, kinds);
     await deleteProfiles(PROFILE_TABLES, profiles.map((p) => [p.ws, p.id]));
@@ -201,6 +226,11 @@ async function mirror(profiles) {
 /** Privacy erasure: the profiles' mirrored rows go (their events are deleted from `events` by the erasure itself). */
 async function mirrorErase(workspaceId, profileIds) {
   await deleteProfiles([...PROFILE_TABLES, 'm_events'], profileIds.map((id) => [workspaceId, id]));
+  await logChanged(profileIds.map((id) => [workspaceId, id]));
+  // The analytics sequence (src/analytics/sequence.ts) keys rows by the profile's hash: they go now, not at the next
+  // report (a profile sharing the hash gets its rows back from m_events then, through the change noted above).
+  const held = (await conn.runAndReadAll("SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() AND table_name IN ('a_event_seq', 'a_event_last')")).getRows().map((r) => String(r[0]));
+  for (const t of profileIds.length > 0 ? held : []) await conn.run(`DELETE FROM ${t} USING mirror_ids i WHERE ${t}.workspace_id = i.workspace_id AND ${t}.pk = hash(i.profile_id)`);
 }
 
 /**
@@ -219,6 +249,8 @@ async function refreshEvents(ids) {
   try {
     await conn.run('UPDATE events SET event = r.event, message = r.message FROM temp.refreshed r WHERE events.id = r.id');
     await conn.run("UPDATE m_events SET event = CASE WHEN r.type = 'track' THEN r.event END FROM temp.refreshed r WHERE m_events.event_id = r.id");
+    const renamed = (await conn.runAndReadAll('SELECT DISTINCT workspace_id, profile_id FROM m_events WHERE event_id IN (SELECT id FROM temp.refreshed)')).getRows();
+    await logChanged(renamed.map((r) => [String(r[0]), String(r[1])]));
     await conn.run('COMMIT');
   } catch (error) {
     await conn.run('ROLLBACK');
@@ -274,6 +306,7 @@ const ops = {
   catchUp: (m) => catchUp(m.limit),
   lastEventId: () => lastEventId(),
   query: (m) => query(m.sql, m.params),
+  transaction: (m) => transaction(m.sql),
   compact: () => compact(),
   mirror: (m) => mirror(m.profiles),
   mirrorErase: (m) => mirrorErase(m.workspaceId, m.profileIds),

@@ -86,6 +86,11 @@ export class DuckDbWarehouse implements Warehouse {
     return this.call({ op: 'query', sql, params });
   }
 
+  /** Runs these statements (no parameters) in one transaction, rolled back if one fails; no other call runs between them. */
+  transaction(sql: string): Promise<void> {
+    return this.call({ op: 'transaction', sql });
+  }
+
   /** Replaces a connection-scoped TEMP table (`columns`: name and BIGINT, VARCHAR or JSON) with these rows. */
   loadTable(table: string, columns: [string, 'BIGINT' | 'VARCHAR' | 'JSON'][], rows: (string | number | null)[][]): Promise<void> {
     return this.call({ op: 'load', table, columns, rows });
