@@ -1,8 +1,8 @@
 import type { PrivacyStore } from '../core/ports/privacy.js';
 import type { IdentityStore, ResolvedEvent } from '../core/ports/store.js';
-import type { IdentityRules, SurvivorshipRule } from '../identity/rules.js';
+import type { IdentityRules } from '../identity/rules.js';
 import { subscriptionChangesOf } from '../profiles/subscriptions.js';
-import { survive, type TraitObservation } from '../profiles/survivorship.js';
+import { readsSourceKeys, survivingTraits } from '../profiles/survivorship.js';
 import type { ProfileFacts } from './apply-stage.js';
 
 export interface ProfileFactsDeps {
@@ -28,20 +28,9 @@ export class ProfileFactsReader {
     if (!record) return undefined;
     const rules = await this.deps.rules(workspaceId);
 
-    const byName = new Map<string, TraitObservation[]>();
-    for (const o of record.traits) {
-      const list = byName.get(o.name);
-      if (list) list.push(o);
-      else byName.set(o.name, [o]);
-    }
     const traits: Record<string, unknown> = {};
-    let keys: Map<string, string> | undefined;
-    for (const [name, observations] of byName) {
-      const rule: SurvivorshipRule = rules.body.survivorship.traits[name] ?? { rule: rules.body.survivorship.default };
-      if (!keys && rule.rule === 'source-priority' && rule.sources) keys = await this.deps.sourceKeys(workspaceId);
-      const winner = survive(observations, rule, (sourceId) => keys?.get(sourceId) ?? sourceId);
-      if (winner) traits[name] = winner.value;
-    }
+    const keys = readsSourceKeys(record.traits, rules) ? await this.deps.sourceKeys(workspaceId) : undefined;
+    for (const [name, winner] of survivingTraits(record.traits, rules, (sourceId) => keys?.get(sourceId) ?? sourceId)) traits[name] = winner.value;
 
     const identifiers = [...record.identifiers]
       .sort((a, b) => rules.rank(a.type) - rules.rank(b.type) || (a.type < b.type ? -1 : a.type > b.type ? 1 : 0))

@@ -2,9 +2,9 @@ import type { ApplyStore } from '../apply/ports.js';
 import type { PrivacyStore } from '../core/ports/privacy.js';
 import type { IdentityStore } from '../core/ports/store.js';
 import { normaliseIdentifier } from '../identity/identifiers.js';
-import type { IdentityRules, SurvivorshipRule } from '../identity/rules.js';
+import type { IdentityRules } from '../identity/rules.js';
 import { subscriptionChangesOf } from './subscriptions.js';
-import { survive, type TraitObservation } from './survivorship.js';
+import { readsSourceKeys, survivingTraits } from './survivorship.js';
 
 /**
  * What a request-time reader (POST /v1/personalize) needs of a profile: what conditions read and what may be
@@ -56,21 +56,9 @@ export class LeanProfiles {
     const record = id === undefined ? undefined : await this.deps.identity.profile(workspaceId, id);
     if (!record) return undefined;
 
-    const byName = new Map<string, TraitObservation[]>();
-    for (const o of record.traits) {
-      const list = byName.get(o.name);
-      if (list) list.push(o);
-      else byName.set(o.name, [o]);
-    }
     const traits: Record<string, unknown> = {};
-    let keys: Map<string, string> | undefined;
-    for (const [name, observations] of byName) {
-      const rule: SurvivorshipRule = rules.body.survivorship.traits[name] ?? { rule: rules.body.survivorship.default };
-      // Only a source-priority rule reads source keys: the others never call sourceKey.
-      if (!keys && rule.rule === 'source-priority' && rule.sources) keys = await this.deps.sourceKeys(workspaceId);
-      const winner = survive(observations, rule, (sourceId) => keys?.get(sourceId) ?? sourceId);
-      if (winner) traits[name] = winner.value;
-    }
+    const keys = readsSourceKeys(record.traits, rules) ? await this.deps.sourceKeys(workspaceId) : undefined;
+    for (const [name, winner] of survivingTraits(record.traits, rules, (sourceId) => keys?.get(sourceId) ?? sourceId)) traits[name] = winner.value;
 
     const subscriptions: LeanProfile['subscriptions'] = {};
     if (parts.subscriptions !== false) {

@@ -2,8 +2,8 @@ import { Type, type Static } from '@sinclair/typebox';
 import { badRequest, notFound } from '../core/errors.js';
 import type { IdentityStore, ProfileRecord, StoredEvent } from '../core/ports/store.js';
 import { normaliseIdentifier } from '../identity/identifiers.js';
-import type { ActiveIdentityRules, IdentityRules, SurvivorshipRule } from '../identity/rules.js';
-import { survive, type TraitObservation } from './survivorship.js';
+import type { ActiveIdentityRules, IdentityRules } from '../identity/rules.js';
+import { survivingTraits } from './survivorship.js';
 
 const Iso = Type.String({ format: 'date-time' });
 
@@ -198,18 +198,9 @@ export class Profiles {
 /** A stored profile as shown: traits after survivorship with their lineage, identifiers ranked by the rules. */
 function summarise(record: ProfileRecord, rules: IdentityRules, keys: Map<string, string>): ProfileSummary {
   const sourceKey = (id: string) => keys.get(id) ?? id;
-  const byName = new Map<string, TraitObservation[]>();
-  for (const o of record.traits) {
-    const list = byName.get(o.name);
-    if (list) list.push(o);
-    else byName.set(o.name, [o]);
-  }
   const traits: Record<string, unknown> = {};
   const lineage: ProfileView['lineage'] = {};
-  for (const [name, observations] of byName) {
-    const rule: SurvivorshipRule = rules.body.survivorship.traits[name] ?? { rule: rules.body.survivorship.default };
-    const winner = survive(observations, rule, sourceKey);
-    if (!winner) continue;
+  for (const [name, winner] of survivingTraits(record.traits, rules, sourceKey)) {
     traits[name] = winner.value;
     lineage[name] = { rule: winner.rule, source: sourceKey(winner.lineage.sourceId), messageId: winner.lineage.messageId, eventId: winner.lineage.eventId, time: iso(winner.lineage.at) };
   }

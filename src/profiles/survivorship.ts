@@ -1,4 +1,4 @@
-import type { SurvivorshipRule } from '../identity/rules.js';
+import type { IdentityRules, SurvivorshipRule } from '../identity/rules.js';
 
 /** Where a trait value came from. `at` is the event timestamp (ms). */
 export interface TraitLineage {
@@ -89,6 +89,33 @@ export function sightings(message: { type: string; traits?: Record<string, unkno
   for (const [name, value] of Object.entries(message.traits)) {
     if (value === undefined) continue;
     out.push({ name, value: JSON.stringify(value) });
+  }
+  return out;
+}
+
+/** The rule the workspace applies to a trait (its own, else the default). */
+const ruleFor = (rules: IdentityRules, name: string): SurvivorshipRule => rules.body.survivorship.traits[name] ?? { rule: rules.body.survivorship.default };
+
+/** Whether a rule that orders sources applies to any of these traits: only then does survivorship read source keys. */
+export function readsSourceKeys(observations: readonly TraitObservation[], rules: IdentityRules): boolean {
+  return observations.some((o) => {
+    const rule = ruleFor(rules, o.name);
+    return rule.rule === 'source-priority' && rule.sources !== undefined;
+  });
+}
+
+/** Each trait's surviving observation under the workspace's rules, by trait name (traits with none are left out). */
+export function survivingTraits(observations: readonly TraitObservation[], rules: IdentityRules, sourceKey: (sourceId: string) => string): Map<string, SurvivingTrait> {
+  const byName = new Map<string, TraitObservation[]>();
+  for (const o of observations) {
+    const list = byName.get(o.name);
+    if (list) list.push(o);
+    else byName.set(o.name, [o]);
+  }
+  const out = new Map<string, SurvivingTrait>();
+  for (const [name, list] of byName) {
+    const winner = survive(list, ruleFor(rules, name), sourceKey);
+    if (winner) out.set(name, winner);
   }
   return out;
 }
