@@ -120,6 +120,20 @@ describe('apply state cache', () => {
         });
       }
     }
+    // The warehouse mirror (SQL previews read its computed values and memberships) holds the same in every run:
+    // here, with windows still open, and at the end, after the timers.
+    const previews = async (t: Running) => {
+      const sizes: number[] = [];
+      for (const condition of [{ computed: 'orders_3d', gte: 1 }, { in_audience: 'pro' }, { in_audience: 'news_buyers' }, { in_audience: 'known' }]) {
+        sizes.push((await json(t.admin('/audiences/preview', { method: 'POST', json: { condition, sample: 0 } }))).size);
+      }
+      return sizes;
+    };
+    const open = [await previews(runs[0].t), await previews(runs[1].t), await previews(runs[2].t)];
+    expect(open[0].every((n) => n > 0), JSON.stringify(open[0])).toBe(true);
+    expect(open[1]).toEqual(open[0]);
+    expect(open[2]).toEqual(open[0]);
+
     // Timers: windows close as the clock moves on with no new events.
     for (let d = 0; d < 6; d++) await each(async (t, clock) => (clock.advance(DAY), t.app.apply.wake(), t.settle()));
 
@@ -138,12 +152,7 @@ describe('apply state cache', () => {
         const s = await json(t.admin(`/audiences/${key}/size?from=${new Date(T0 - DAY).toISOString()}&to=${new Date(T0 + 60 * DAY).toISOString()}`));
         sizes[key] = { size: s.size, points: s.points.map((p: { size: number }) => p.size) };
       }
-      // The warehouse mirror (SQL previews read its computed values and memberships) holds the same.
-      const previews: number[] = [];
-      for (const condition of [{ computed: 'orders_3d', gte: 1 }, { in_audience: 'pro' }, { in_audience: 'news_buyers' }, { in_audience: 'known' }]) {
-        previews.push((await json(t.admin('/audiences/preview', { method: 'POST', json: { condition, sample: 0 } }))).size);
-      }
-      return { profiles, sizes, previews };
+      return { profiles, sizes, previews: await previews(t) };
     };
     const [none, tiny, full] = [await snapshot(runs[0].t), await snapshot(runs[1].t), await snapshot(runs[2].t)];
     // The history did something: profiles entered and left audiences, and a trait has values.
@@ -151,7 +160,6 @@ describe('apply state cache', () => {
     expect(Object.values(none.sizes).some((s) => (s as { points: number[] }).points.length > 5)).toBe(true);
     expect(new Set(unmerges).size).toBe(1); // the same answer in every run
     expect(none.sizes.news_buyers.size).toBeGreaterThanOrEqual(2);
-    expect(none.previews.filter((n) => n > 0).length).toBeGreaterThanOrEqual(3);
     expect(tiny).toEqual(none);
     expect(full).toEqual(none);
     // The caches were used (the tiny one mostly missed), the disabled one never.
