@@ -4,6 +4,7 @@ import type { EventRecord, JsonValue, ProfileView } from '../conditions/model.js
 import type { StreamingState } from '../conditions/node-kind.js';
 import type { Clock } from '../core/clock.js';
 import type { Log, LogBatch } from '../core/ports/log.js';
+import { LruMap } from '../core/lru.js';
 import { BatchSizer, LoadShare, StageLoop } from '../core/stage-loop.js';
 import { AUDIENCES, definitionId, TRAITS, type ApplyDefinition, type DependencyIndex } from './definitions.js';
 import type { ApplyEvent, ApplyStore, BackfillRow, BatchAnswers, ProfileEffects, VersionSwitch } from './ports.js';
@@ -150,29 +151,24 @@ interface CachedState {
  * does a failed commit. Works are copied out of it, never shared.
  */
 class ProfileStateCache {
-  private readonly entries = new Map<string, CachedState>();
-  constructor(private readonly capacity: number) {}
+  private readonly entries: LruMap<string, CachedState>;
+  constructor(capacity: number) {
+    this.entries = new LruMap(capacity);
+  }
 
   get(key: string): CachedState | undefined {
-    const entry = this.entries.get(key);
-    if (entry) {
-      this.entries.delete(key);
-      this.entries.set(key, entry);
-    }
-    return entry;
+    return this.entries.get(key);
   }
 
   /** Without counting as a use. */
   peek(key: string): CachedState | undefined {
-    return this.entries.get(key);
+    return this.entries.peek(key);
   }
 
   /** After a commit: the work's state is what the store now holds (a dropped profile has none). */
   remember(key: string, w: Work): void {
-    this.entries.delete(key);
-    if (this.capacity === 0 || w.drop) return;
-    this.entries.set(key, { watermark: w.watermark, states: w.states, computed: w.computed, memberships: w.memberships, timers: w.timers, shadow: w.shadow });
-    if (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value!);
+    if (w.drop) this.entries.delete(key);
+    else this.entries.set(key, { watermark: w.watermark, states: w.states, computed: w.computed, memberships: w.memberships, timers: w.timers, shadow: w.shadow });
   }
 
   clear(): void {

@@ -3,6 +3,7 @@ import type { IdentityStore, ResolvedEvent } from '../core/ports/store.js';
 import type { IdentityRules } from '../identity/rules.js';
 import { subscriptionChangesOf } from '../profiles/subscriptions.js';
 import { readsSourceKeys, survivingTraits } from '../profiles/survivorship.js';
+import { LruMap } from '../core/lru.js';
 import type { ProfileFacts } from './apply-stage.js';
 
 export interface ProfileFactsDeps {
@@ -58,7 +59,7 @@ interface CachedFacts {
  * invalidation overtook is answered but not kept. Least recently used out.
  */
 export class ProfileFactsCache {
-  private readonly entries = new Map<string, CachedFacts>();
+  private readonly entries: LruMap<string, CachedFacts>;
   /** Reads in flight by key; `stale`: an invalidation came meanwhile, so what they read may be old. */
   private readonly inflight = new Map<string, { n: number; stale: boolean }>();
   readonly stats = { hits: 0, misses: 0 };
@@ -66,8 +67,10 @@ export class ProfileFactsCache {
   constructor(
     private readonly reader: ProfileFactsReader,
     private readonly rules: (workspaceId: string) => Promise<IdentityRules>,
-    private readonly capacity: number,
-  ) {}
+    capacity: number,
+  ) {
+    this.entries = new LruMap(capacity);
+  }
 
   async read(workspaceId: string, profileId: string): Promise<ProfileFacts | undefined> {
     const key = `${workspaceId}\u0000${profileId}`;
@@ -75,8 +78,6 @@ export class ProfileFactsCache {
     const entry = this.entries.get(key);
     if (entry && entry.rules === rules) {
       this.stats.hits++;
-      this.entries.delete(key);
-      this.entries.set(key, entry);
       return copy(entry.facts);
     }
     this.stats.misses++;
@@ -89,11 +90,7 @@ export class ProfileFactsCache {
     } finally {
       if (--flight.n === 0) this.inflight.delete(key);
     }
-    if (this.capacity > 0 && !flight.stale) {
-      this.entries.delete(key);
-      this.entries.set(key, { facts, rules });
-      if (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value!);
-    }
+    if (!flight.stale) this.entries.set(key, { facts, rules });
     return copy(facts);
   }
 
