@@ -1,13 +1,11 @@
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { buildConsole, consoleStaleness } from '../src/server/console-build.js';
+import { type Browser, type Page } from 'playwright-core';
+import { ARTIFACTS, collectProblems, launchChromium, prepareConsole } from './console-browser.js';
 import { startTandem, type Running } from './harness.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARTIFACTS = join(process.cwd(), 'test-artifacts', 'console');
 // Evaluated in the page (not added as a script tag, which the console's Content-Security-Policy refuses).
 const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
@@ -49,11 +47,7 @@ describe('console accessibility in Chromium', () => {
   const problems: string[] = [];
 
   beforeAll(async () => {
-    if (consoleStaleness()) {
-      const built = await buildConsole();
-      if (!built.ok) throw new Error(`console build failed:\n${built.output}`);
-    }
-    mkdirSync(ARTIFACTS, { recursive: true });
+    await prepareConsole();
     t = await startTandem();
     const ok = async (r: Promise<Response>) => {
       const res = await r;
@@ -79,7 +73,7 @@ describe('console accessibility in Chromium', () => {
     await ok(t.admin('/journeys', { method: 'POST', json: journey }));
     await t.settle();
     alice = ((await (await t.admin('/profiles/lookup?type=user_id&value=u-alice')).json()) as { id: string }).id;
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+    browser = await launchChromium();
   }, 180_000);
 
   afterAll(async () => {
@@ -91,10 +85,7 @@ describe('console accessibility in Chromium', () => {
     const context = await browser.newContext({ baseURL: t.url, viewport });
     const page = await context.newPage();
     page.setDefaultTimeout(15_000);
-    page.on('console', (m) => {
-      if (m.type() === 'error' || m.type() === 'warning') problems.push(`${m.type()}: ${m.text()} (${page.url()})`);
-    });
-    page.on('pageerror', (e) => problems.push(`pageerror: ${e.message} (${page.url()})`));
+    collectProblems(page, problems);
     return page;
   };
   const signIn = async (page: Page) => {

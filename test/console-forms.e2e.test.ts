@@ -1,12 +1,9 @@
-import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
-import { buildConsole, consoleStaleness } from '../src/server/console-build.js';
+import { type Browser, type Locator, type Page } from 'playwright-core';
+import { ARTIFACTS, collectProblems, launchChromium, prepareConsole, withoutChromium } from './console-browser.js';
 import { startTandem, type Running } from './harness.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARTIFACTS = join(process.cwd(), 'test-artifacts', 'console');
 
 /**
  * The console's forms for experiments, models, alert rules and personalization in real Chromium against a real
@@ -14,7 +11,7 @@ const ARTIFACTS = join(process.cwd(), 'test-artifacts', 'console');
  * A viewer sees the same forms disabled. Setup that is not under test (users, an audience, a Slack channel) goes
  * through the admin API.
  */
-describe.skipIf(!existsSync(CHROMIUM) && process.env.CI !== 'true')('console forms: experiments, models, alert rules, personalization', () => {
+describe.skipIf(withoutChromium)('console forms: experiments, models, alert rules, personalization', () => {
   let t: Running;
   let browser: Browser;
   let page: Page;
@@ -36,23 +33,16 @@ describe.skipIf(!existsSync(CHROMIUM) && process.env.CI !== 'true')('console for
   };
 
   beforeAll(async () => {
-    if (consoleStaleness()) {
-      const built = await buildConsole();
-      if (!built.ok) throw new Error(`console build failed:\n${built.output}`);
-    }
-    mkdirSync(ARTIFACTS, { recursive: true });
+    await prepareConsole();
     t = await startTandem();
     for (const [name, role] of [['ed', 'editor'], ['vera', 'viewer']]) expect((await t.admin('/users', { method: 'POST', json: { name, password: `${name}-password`, role } })).status).toBe(201);
     expect((await t.admin('/audiences', { method: 'POST', json: { key: 'vip', condition: { trait: 'plan', eq: 'pro' } } })).status).toBe(201);
     expect((await t.admin('/audiences', { method: 'POST', json: { key: 'newsletter', condition: { trait: 'email', exists: true } } })).status).toBe(201);
     expect((await t.admin('/channels', { method: 'POST', json: { key: 'ops-slack', type: 'slack', settings: { webhookUrl: { env: 'OPS_SLACK_URL' } } } })).status).toBe(201);
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+    browser = await launchChromium();
     const context = await browser.newContext({ baseURL: t.url, viewport: { width: 1280, height: 900 } });
     page = await context.newPage();
-    page.on('console', (m) => {
-      if (m.type() === 'error' || m.type() === 'warning') problems.push(`${m.type()}: ${m.text()} (${page.url()})`);
-    });
-    page.on('pageerror', (e) => problems.push(`pageerror: ${e.message} (${page.url()})`));
+    collectProblems(page, problems);
     await signIn('ed');
   }, 120_000);
 

@@ -1,12 +1,9 @@
-import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { buildConsole, consoleStaleness } from '../src/server/console-build.js';
+import { type Browser, type Page } from 'playwright-core';
+import { ARTIFACTS, collectProblems, launchChromium, prepareConsole, withoutChromium } from './console-browser.js';
 import { startTandem, type Running } from './harness.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARTIFACTS = join(process.cwd(), 'test-artifacts', 'console');
 
 /**
  * The analytics, personalization and metadata pages in real Chromium against a real server. The history is small
@@ -14,7 +11,7 @@ const ARTIFACTS = join(process.cwd(), 'test-artifacts', 'console');
  * (so she never enters a funnel that starts with a view). Only ann has an e-mail; her view came from a Google ad
  * campaign (UTM), the one touchpoint before the one order.
  */
-describe.skipIf(!existsSync(CHROMIUM) && process.env.CI !== 'true')('console pages: analytics, personalization, metadata', () => {
+describe.skipIf(withoutChromium)('console pages: analytics, personalization, metadata', () => {
   let t: Running;
   let browser: Browser;
   let page: Page;
@@ -23,11 +20,7 @@ describe.skipIf(!existsSync(CHROMIUM) && process.env.CI !== 'true')('console pag
   const nav = (label: string) => page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: label, exact: true }).click();
 
   beforeAll(async () => {
-    if (consoleStaleness()) {
-      const built = await buildConsole();
-      if (!built.ok) throw new Error(`console build failed:\n${built.output}`);
-    }
-    mkdirSync(ARTIFACTS, { recursive: true });
+    await prepareConsole();
     t = await startTandem();
     expect((await t.admin('/users', { method: 'POST', json: { name: 'ed', password: 'ed-password', role: 'editor' } })).status).toBe(201);
     const start = Date.now() - 3_600_000;
@@ -49,13 +42,10 @@ describe.skipIf(!existsSync(CHROMIUM) && process.env.CI !== 'true')('console pag
     expect((await t.admin('/audiences', { method: 'POST', json: { key: 'free_plan', condition: { trait: 'plan', eq: 'free' } } })).status).toBe(201);
     expect((await t.admin('/personalization', { method: 'PUT', json: { audiences: ['*'] } })).status).toBe(200);
     await t.settle();
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+    browser = await launchChromium();
     const context = await browser.newContext({ baseURL: t.url, viewport: { width: 1280, height: 900 } });
     page = await context.newPage();
-    page.on('console', (m) => {
-      if (m.type() === 'error' || m.type() === 'warning') problems.push(`${m.type()}: ${m.text()} (${page.url()})`);
-    });
-    page.on('pageerror', (e) => problems.push(`pageerror: ${e.message} (${page.url()})`));
+    collectProblems(page, problems);
     await page.goto('/');
     await page.getByLabel('User name').fill('ed');
     await page.getByLabel('Password').fill('ed-password');

@@ -1,19 +1,16 @@
-import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { buildConsole, consoleStaleness } from '../src/server/console-build.js';
+import { type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { ARTIFACTS, collectProblems, launchChromium, prepareConsole, withoutChromium } from './console-browser.js';
 import { startTandem, type Running } from './harness.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARTIFACTS = join(process.cwd(), 'test-artifacts', 'console');
 
 /**
  * The console in real Chromium against a real server: the flows of issue #10's Prove section. Seed data (three
  * people) makes every expected number countable by hand: alice has an email and a valid order, bob an email and
  * no order, carol an order and no email; alice's second order (total as a string) is held by the tracking plan.
  */
-describe.skipIf(!existsSync(CHROMIUM) && process.env.CI !== 'true')('console in Chromium', () => {
+describe.skipIf(withoutChromium)('console in Chromium', () => {
   let t: Running;
   let browser: Browser;
   let context: BrowserContext;
@@ -22,11 +19,7 @@ describe.skipIf(!existsSync(CHROMIUM) && process.env.CI !== 'true')('console in 
   const shot = (name: string) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
 
   beforeAll(async () => {
-    if (consoleStaleness()) {
-      const built = await buildConsole();
-      if (!built.ok) throw new Error(`console build failed:\n${built.output}`);
-    }
-    mkdirSync(ARTIFACTS, { recursive: true });
+    await prepareConsole();
     t = await startTandem();
     for (const [name, role] of [['ed', 'editor'], ['vera', 'viewer']]) expect((await t.admin('/users', { method: 'POST', json: { name, password: `${name}-password`, role } })).status).toBe(201);
     const plan = { key: 'shop', events: { 'Order Completed': { type: 'object', required: ['total'], properties: { total: { type: 'number' } } } } };
@@ -47,14 +40,11 @@ describe.skipIf(!existsSync(CHROMIUM) && process.env.CI !== 'true')('console in 
     expect((await t.collect('/v1/batch', { batch: extra })).status).toBe(200);
     expect((await t.admin('/channels', { method: 'POST', json: { key: 'hooks', type: 'webhook', settings: { url: 'https://hooks.example.com/in' } } })).status).toBe(201);
     await t.settle();
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+    browser = await launchChromium();
     context = await browser.newContext({ baseURL: t.url, viewport: { width: 1280, height: 900 } });
     page = await context.newPage();
     page.setDefaultTimeout(15_000); // a stuck step names its locator before the test's own timeout
-    page.on('console', (m) => {
-      if (m.type() === 'error' || m.type() === 'warning') problems.push(`${m.type()}: ${m.text()} (${page.url()})`);
-    });
-    page.on('pageerror', (e) => problems.push(`pageerror: ${e.message} (${page.url()})`));
+    collectProblems(page, problems);
   }, 120_000);
 
   afterAll(async () => {
