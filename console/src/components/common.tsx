@@ -48,20 +48,29 @@ export function TextField(props: { label: string; value: string; onChange(v: str
   );
 }
 
+/** The `<option>`s of a select: a plain value is its own label. */
+export function Options<T extends string>({ options }: { options: readonly (T | { value: T; label: string })[] }) {
+  return (
+    <>
+      {options.map((o) => {
+        const option = typeof o === 'string' ? { value: o, label: o } : o;
+        return (
+          <option key={option.value} value={option.value}>
+            {option.label}
+          </option>
+        );
+      })}
+    </>
+  );
+}
+
 export function SelectField<T extends string>(props: { label: string; value: NoInfer<T>; options: readonly (T | { value: T; label: string })[]; onChange(v: NoInfer<T>): void }) {
   const id = useId();
   return (
     <span className="field">
       <label htmlFor={id}>{props.label}</label>
       <select id={id} value={props.value} onChange={(e) => props.onChange(e.target.value as T)}>
-        {props.options.map((o) => {
-          const option = typeof o === 'string' ? { value: o, label: o } : o;
-          return (
-            <option key={option.value} value={option.value}>
-              {option.label}
-            </option>
-          );
-        })}
+        <Options options={props.options} />
       </select>
     </span>
   );

@@ -1,4 +1,5 @@
 import { createContext, useContext, useEffect, useId, useState, type ReactNode } from 'react';
+import { Options } from '../../components/common';
 
 /**
  * Labelled form controls for definition forms (experiments, models, alert rules, decision points). Each takes the
@@ -90,14 +91,7 @@ export function Choice<T extends string>(props: { label: string; value: NoInfer<
   return (
     <Shell id={id} label={props.label} hint={props.hint} problem={problem}>
       <select id={id} value={props.value} aria-invalid={problem ? true : undefined} aria-describedby={describedBy(id, props.hint, problem)} onChange={(e) => props.onChange(e.target.value as T)}>
-        {props.options.map((o) => {
-          const option = typeof o === 'string' ? { value: o, label: o } : o;
-          return (
-            <option key={option.value} value={option.value}>
-              {option.label}
-            </option>
-          );
-        })}
+        <Options options={props.options} />
       </select>
     </Shell>
   );
